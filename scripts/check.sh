@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: every test tier on every kernel of the matrix.
+#
+#   unit   host-side unit tests of the policy core (kselftest harness)
+#   lint   checkpatch --strict and kernel-doc on our kernel sources, and a
+#          W=1 C=1 (sparse) build per kernel; any warning fails
+#   guest  the kselftests in a QEMU guest with an emulated VT-d, per kernel
+#
+# Usage: scripts/check.sh [--tier unit|lint|guest]... [--kernel NAME]...
+# Installs the Debian packages it needs, fetches the kernels, prints a line
+# per tier and ends with "N passed, N failed, N skipped".
+
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+tiers=() kernels=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--tier) tiers+=("$2"); shift ;;
+	--kernel) kernels+=("$2"); shift ;;
+	*) vmc_die "usage: check.sh [--tier unit|lint|guest]... [--kernel NAME]..." ;;
+	esac
+	shift
+done
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit lint guest)
+[ ${#kernels[@]} -gt 0 ] || mapfile -t kernels < <(vmc_kernel_names)
+
+total_pass=0 total_fail=0 total_skip=0
+declare -a order=()
+declare -A tp=() tf=() ts=()
+mkdir -p "$VMC_OUT"
+
+# count TIER PASS FAIL SKIP: add to the totals and the per-tier summary.
+count() {
+	[ -n "${tp[$1]+x}" ] || { order+=("$1"); tp[$1]=0 tf[$1]=0 ts[$1]=0; }
+	tp[$1]=$((tp[$1] + $2)) tf[$1]=$((tf[$1] + $3)) ts[$1]=$((ts[$1] + $4))
+	total_pass=$((total_pass + $2))
+	total_fail=$((total_fail + $3))
+	total_skip=$((total_skip + $4))
+}
+
+# one TIER NAME CMD...: a check that passes or fails as a whole.
+one() {
+	local tier=$1 what=$2 log
+	shift 2
+	log=$VMC_OUT/check-$(echo "$tier-$what" | tr -c 'A-Za-z0-9.\n-' _).log
+	if "$@" > "$log" 2>&1; then
+		echo "ok   $tier: $what"
+		count "$tier" 1 0 0
+	else
+		echo "FAIL $tier: $what (log: $log)"
+		sed 's/^/     | /' "$log" | tail -n 25
+		count "$tier" 0 1 0
+	fi
+}
+
+# ktap_count TIER LOG: count the ok / not ok / SKIP lines a harness printed.
+ktap_count() {
+	local p f s
+	p=$(grep -cE '^ok [0-9]+ ' "$2" | head -n 1)
+	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$2" | head -n 1)
+	f=$(grep -cE '^not ok [0-9]+ ' "$2" | head -n 1)
+	count "$1" $((p - s)) "$f" "$s"
+}
+
+tier_unit() {
+	local dir=$VMC_TOP/tools/testing/selftests/vfio_mapcache/policy log=$VMC_OUT/check-unit.log
+	if [ ! -f "$dir/Makefile" ]; then
+		echo "unit: no unit tests yet"
+		return
+	fi
+	vmc_need_pkgs gcc make libc6-dev
+	if make -s -C "$dir" run_tests > "$log" 2>&1; then
+		echo "ok   unit: policy core (log: $log)"
+	else
+		echo "FAIL unit: policy core (log: $log)"
+		grep -E '^not ok|error' "$log" | head -n 20
+		grep -qE '^(not )?ok [0-9]+ ' "$log" || count unit 0 1 0
+	fi
+	ktap_count unit "$log"
+}
+
+# Our kernel sources: what checkpatch and kernel-doc look at.
+kernel_sources() {
+	(cd "$VMC_TOP" && git ls-files -co --exclude-standard -- 'drivers/*.[ch]' 'include/*.h' |
+		grep -v '\.mod\.c$' | sort)
+}
+
+checkpatch() {
+	perl "$KSRC/scripts/checkpatch.pl" --no-tree --strict --terse --show-types \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f "$1" |
+		tee /dev/stderr | grep -qE 'ERROR|WARNING|CHECK' && return 1
+	return 0
+}
+
+kerneldoc() {
+	local out
+	out=$(perl "$KSRC/scripts/kernel-doc" -none -Wall "$1" 2>&1)
+	[ -z "$out" ] || { echo "$out"; return 1; }
+}
+
+# A clean W=1 C=1 build; any compiler or sparse diagnostic fails it.
+w1_build() {
+	local out
+	rm -rf "$VMC_OUT/$1/build"
+	out=$("$VMC_TOP/scripts/build-module.sh" "$1" W=1 C=1 2>&1 >/dev/null) || { echo "$out"; return 1; }
+	echo "$out"
+	! echo "$out" | grep -v 'Skipping BTF generation' | grep -qE 'warning|error|:[0-9]+:[0-9]+: '
+}
+
+tier_lint() {
+	local f k
+	vmc_need_pkgs sparse gcc-12 make dwarves perl
+	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
+		{ cat "$VMC_OUT/fetch.log"; count lint 0 1 0; return; }
+	# checkpatch and kernel-doc of the primary kernel judge the sources.
+	vmc_kernel_env "$(vmc_primary_kernel)"
+	for f in $(kernel_sources); do
+		one lint "checkpatch $f" checkpatch "$VMC_TOP/$f"
+		one lint "kernel-doc $f" kerneldoc "$VMC_TOP/$f"
+	done
+	for k in "${kernels[@]}"; do
+		one lint "W=1 C=1 build for $k" w1_build "$k"
+	done
+}
+
+tier_guest() {
+	local k log line p f s
+	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
+		{ cat "$VMC_OUT/fetch.log"; count guest 0 1 0; return; }
+	for k in "${kernels[@]}"; do
+		log=$VMC_OUT/check-guest-$k.log
+		"$VMC_TOP/scripts/run-guest.sh" "$k" > "$log" 2>&1
+		grep -E '^FAIL' "$log" | head -n 40
+		line=$(tail -n 1 "$log")
+		echo "     $line (log: $log, console: $VMC_OUT/$k/guest.log)"
+		if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+			p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
+		else
+			tail -n 20 "$log"
+			p=0 f=1 s=0
+		fi
+		count "guest $k" "$p" "$f" "$s"
+	done
+}
+
+start=$(date +%s)
+for t in "${tiers[@]}"; do
+	case $t in
+	unit|lint|guest) echo "== tier $t"; "tier_$t" ;;
+	*) vmc_die "unknown tier $t" ;;
+	esac
+done
+echo "== summary ($(($(date +%s) - start))s)"
+for t in "${order[@]}"; do
+	printf '%-12s %d passed, %d failed, %d skipped\n' "$t:" "${tp[$t]}" "${tf[$t]}" "${ts[$t]}"
+done
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ]

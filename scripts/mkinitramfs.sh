@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the test guest's initramfs for one kernel of the matrix:
+# busybox-static, the kernel's vfio modules (decompressed, in load order),
+# our module, the kselftest binaries and scripts/guest/init.
+#
+# Usage: scripts/mkinitramfs.sh NAME
+# Prints the path of the initramfs on stdout.
+
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+name=${1:?usage: mkinitramfs.sh NAME}
+vmc_need_pkgs busybox-static cpio xz-utils gcc make libc6-dev kmod
+vmc_kernel_env "$name"
+out=$VMC_OUT/$name
+root=$out/initramfs
+rm -rf "$root"
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/vmc,lib/modules,tests}
+
+# deps MOD: print MOD's module file and its dependencies, dependencies first.
+declare -A seen=()
+deps() {
+	local path d
+	path=$(grep -E "(^|/)$1\.ko(\.xz|\.zst|\.gz)?:" "$KMODDIR/modules.dep" | head -n 1 | cut -d: -f1)
+	[ -n "$path" ] || vmc_die "module $1 not found for $KREL"
+	[ -z "${seen[$path]:-}" ] || return 0
+	seen[$path]=1
+	for d in $(grep -E "^$path:" "$KMODDIR/modules.dep" | cut -d: -f2); do
+		deps "$(basename "$d" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$//')"
+	done
+	echo "$path"
+}
+
+# The image package has no modules.dep: depmod makes one in the cache.
+[ -f "$KMODDIR/modules.dep" ] || depmod -b "$KROOT/image" "$KREL" ||
+	vmc_die "depmod for $KREL failed"
+
+# Stock modules, in an order insmod accepts.
+mods=$(deps vfio_iommu_type1; deps vfio-pci) || exit 1
+for m in $mods; do
+	base=$(basename "$m")
+	case $base in
+	*.xz) xz -dc "$KMODDIR/$m" > "$root/lib/modules/${base%.xz}" ;;
+	*.zst) zstd -qdc "$KMODDIR/$m" > "$root/lib/modules/${base%.zst}" ;;
+	*) cp "$KMODDIR/$m" "$root/lib/modules/" ;;
+	esac
+	echo "$base" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$/.ko/' >> "$root/etc/vmc/modules.load"
+done
+
+ko=$("$VMC_TOP/scripts/build-module.sh" "$name")
+cp "$ko" "$root/lib/modules/"
+
+# Userspace, the same for every guest kernel: built once, with the harness
+# of the primary kernel (older harnesses run a test body after SKIP in setup).
+make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" OUTPUT="$VMC_OUT/tests" all >&2
+cp "$VMC_OUT"/tests/* "$root/tests/"
+make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" print-tests > "$root/etc/vmc/tests.list"
+
+cp /bin/busybox "$root/bin/busybox"
+install -m 0755 "$VMC_TOP/scripts/guest/init" "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
+echo "$out/initramfs.cpio.gz"

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the test guest of one kernel under QEMU TCG with an emulated Intel VT-d
+# and the edu device, collect the console and QEMU's DMAR-fault trace in one
+# log, and judge the run.
+#
+# Usage: scripts/run-guest.sh [options] NAME
+#   --tests a,b        test binaries to run (default: all)
+#   --cmd NAME         run /tests/NAME (demo, bench) instead of the tests
+#   --cmd-args a,b     arguments for --cmd
+#   --caching-mode     intel-iommu,caching-mode=on (as with a vIOMMU for VFIO)
+#   --no-mapcache      do not load vfio_iommu_mapcache.ko in the guest
+#   --timeout SEC      kill QEMU after SEC seconds (default 900)
+#   --log FILE         where the log goes (default out/NAME/guest.log)
+#   --no-build         reuse out/NAME/initramfs.cpio.gz
+#
+# The run fails when the sentinel is missing, the console shows a splat, a
+# test fails, a test that declared "VMC-EXPECT-DMAR-FAULTS n" (n > 0) saw no
+# DMAR fault in QEMU's trace, or a test that declared none saw one.
+# The last line is "guest NAME: N passed, N failed, N skipped".
+
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+SPLAT='BUG:|WARNING:|Oops|Call Trace|general protection|Kernel panic'
+tests= cmd= cmd_args= cm= mapcache=1 timeout=900 log= build=1
+
+while [ $# -gt 1 ]; do
+	case $1 in
+	--tests) tests=$2; shift ;;
+	--cmd) cmd=$2; shift ;;
+	--cmd-args) cmd_args=$2; shift ;;
+	--caching-mode) cm=,caching-mode=on ;;
+	--no-mapcache) mapcache=0 ;;
+	--timeout) timeout=$2; shift ;;
+	--log) log=$2; shift ;;
+	--no-build) build=0 ;;
+	*) vmc_die "unknown option $1" ;;
+	esac
+	shift
+done
+name=${1:?usage: run-guest.sh [options] NAME}
+vmc_need_pkgs qemu-system-x86
+vmc_kernel_env "$name"
+log=${log:-$VMC_OUT/$name/guest.log}
+mkdir -p "$(dirname "$log")"
+
+if [ "$build" -eq 1 ]; then
+	initrd=$("$VMC_TOP/scripts/mkinitramfs.sh" "$name")
+else
+	initrd=$VMC_OUT/$name/initramfs.cpio.gz
+fi
+
+append="console=ttyS0 intel_iommu=on loglevel=3 panic=-1 vmc.mapcache=$mapcache"
+[ -z "$tests" ] || append+=" vmc.tests=$tests"
+[ -z "$cmd" ] || append+=" vmc.cmd=$cmd"
+[ -z "$cmd_args" ] || append+=" vmc.cmd_args=$cmd_args"
+
+vmc_log "guest $name: booting $KREL (timeout ${timeout}s, log $log)"
+start=$(date +%s)
+# Console on stdout and the QEMU trace on stderr share one open file, so a
+# DMAR fault lands in the log next to the test that caused it.
+timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg -machine q35 -m 1G -smp 2 \
+	-device "intel-iommu,intremap=on$cm" -device edu \
+	-kernel "$KIMAGE" -initrd "$initrd" -append "$append" \
+	-display none -monitor none -serial stdio -no-reboot \
+	-trace vtd_dmar_fault > "$log" 2>&1 < /dev/null || true
+vmc_log "guest $name: finished in $(($(date +%s) - start))s"
+
+# Judge the log.  Subtest lines come from the nested kselftest output.
+tr -d '\r' < "$log" | awk -v name="$name" -v splat="$SPLAT" -v cmd="$cmd" '
+function result(ok, skip, what) {
+	if (skip) { nskip++; return }
+	if (ok) npass++; else { nfail++; print "FAIL: " what }
+}
+/VMC-GUEST-DONE/ { done = 1 }
+$0 ~ splat { if (!splats++) print "FAIL: console splat: " $0 }
+/vtd_dmar_fault/ { if (cur != "") faults++; else stray++; next }
+/^# #  RUN / { cur = $4; faults = 0; expect = 0; next }
+/VMC-EXPECT-DMAR-FAULTS/ { expect = $NF + 0; next }
+/^# (not )?ok [0-9]+ / {
+	ok = ($2 == "ok"); skip = / # SKIP/
+	t = ok ? $4 : $5
+	if (ok && !skip && expect > 0 && faults == 0) {
+		print "FAIL: " t ": expected a DMAR fault, QEMU traced none"; ok = 0
+	}
+	if (ok && !skip && expect == 0 && faults > 0) {
+		print "FAIL: " t ": " faults " unexpected DMAR fault(s)"; ok = 0
+	}
+	result(ok, skip, t); subtests++; cur = ""
+	next
+}
+/^(not )?ok [0-9]+ selftests: / {
+	# A binary that died without reporting its tests counts once.
+	if ($1 == "not" && subtests == 0) result(0, 0, $0)
+	subtests = 0
+}
+END {
+	if (!done) { print "FAIL: no sentinel (guest crashed or timed out)"; nfail++ }
+	if (splats) nfail++
+	if (stray) { print "FAIL: " stray " DMAR fault(s) outside any test"; nfail++ }
+	if (cmd == "" && npass + nfail + nskip == 0) { print "FAIL: no test ran"; nfail++ }
+	printf "guest %s: %d passed, %d failed, %d skipped\n", name, npass, nfail, nskip
+	exit nfail ? 1 : 0
+}'

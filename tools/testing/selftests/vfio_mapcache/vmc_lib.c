@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers shared by the vfio_mapcache kselftests (see vmc_lib.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmc_lib.h"
+
+/* edu registers (BAR0). */
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_CNT		0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_CMD_RUN		0x1
+#define EDU_CMD_TO_RAM		0x2
+#define EDU_DMA_TIMEOUT_MS	5000
+
+#define PCI_CMD_OFFSET		4
+#define PCI_CMD_MEMORY		0x2
+#define PCI_CMD_MASTER		0x4
+
+/*
+ * Test output must reach the console line by line, in step with the DMAR
+ * faults QEMU traces, so that the runner can tell which test caused them.
+ */
+__attribute__((constructor)) static void vmc_line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
+const char *vmc_backend_name(enum vmc_backend backend)
+{
+	return backend == VMC_BACKEND_TYPE1 ? "type1" : "mapcache";
+}
+
+static int vmc_find_edu(char *bdf, size_t len)
+{
+	const char *env = getenv("VMC_EDU_BDF");
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+	int found = 0;
+
+	if (env && *env) {
+		snprintf(bdf, len, "%s", env);
+		return 0;
+	}
+	dir = opendir("/sys/bus/pci/devices");
+	if (!dir)
+		return -errno;
+	while (!found && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", de->d_name);
+		if (vmc_read_ll(path) != 0x1234)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
+		if (vmc_read_ll(path) != 0x11e8)
+			continue;
+		snprintf(bdf, len, "%.31s", de->d_name);
+		found = 1;
+	}
+	closedir(dir);
+	return found ? 0 : -ENODEV;
+}
+
+static int vmc_open_group(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status) ||
+	    !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
+}
+
+/*
+ * Make the VFIO core hand VFIO_TYPE1v2_IOMMU to the backend we want: our
+ * module claims it only while its claim_type1v2 parameter is set.
+ */
+static int vmc_choose_backend(enum vmc_backend backend)
+{
+	const char *param = MODPARAM_DIR "/claim_type1v2";
+	bool ours = backend == VMC_BACKEND_MAPCACHE;
+
+	if (access(param, F_OK))
+		return ours ? 1 : 0;
+	return vmc_write_str(param, ours ? "1" : "0");
+}
+
+static int vmc_region_offset(int device, uint32_t index, uint64_t *offset)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info),
+		.index = index,
+	};
+
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return -errno;
+	*offset = info.offset;
+	return 0;
+}
+
+static int vmc_enable_master(struct vmc_env *env)
+{
+	uint16_t cmd;
+
+	if (pread(env->device, &cmd, 2, env->config_offset + PCI_CMD_OFFSET) != 2)
+		return -EIO;
+	cmd |= PCI_CMD_MEMORY | PCI_CMD_MASTER;
+	if (pwrite(env->device, &cmd, 2, env->config_offset + PCI_CMD_OFFSET) != 2)
+		return -EIO;
+	return 0;
+}
+
+int vmc_env_open_noiommu(struct vmc_env *env)
+{
+	int ret;
+
+	memset(env, 0, sizeof(*env));
+	env->container = env->group = env->device = -1;
+	ret = vmc_find_edu(env->bdf, sizeof(env->bdf));
+	if (ret)
+		return ret;
+	env->container = open("/dev/vfio/vfio", O_RDWR);
+	if (env->container < 0)
+		return -errno;
+	if (ioctl(env->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
+		return -EPROTO;
+	env->group = vmc_open_group(env->bdf);
+	if (env->group < 0)
+		return env->group;
+	if (ioctl(env->group, VFIO_GROUP_SET_CONTAINER, &env->container))
+		return -errno;
+	return 0;
+}
+
+static int vmc_env_set_iommu(struct vmc_env *env, enum vmc_backend backend)
+{
+	int ret, ours;
+
+	ret = vmc_choose_backend(backend);
+	if (ret)
+		return ret;
+	/* Both backends are asked for exactly as QEMU asks: Type1v2. */
+	env->iommu_type = VFIO_TYPE1v2_IOMMU;
+	if (ioctl(env->container, VFIO_SET_IOMMU, env->iommu_type))
+		return -errno;
+	/* Prove which backend the VFIO core picked. */
+	ours = ioctl(env->container, VFIO_CHECK_EXTENSION, VFIO_MAPCACHE_IOMMU);
+	if (ours < 0)
+		return -errno;
+	if ((ours > 0) != (backend == VMC_BACKEND_MAPCACHE))
+		return -EXDEV;
+	return 0;
+}
+
+int vmc_env_open(struct vmc_env *env, enum vmc_backend backend)
+{
+	int ret;
+
+	ret = vmc_env_open_noiommu(env);
+	if (ret)
+		return ret;
+	ret = vmc_env_set_iommu(env, backend);
+	if (ret)
+		return ret;
+	env->device = ioctl(env->group, VFIO_GROUP_GET_DEVICE_FD, env->bdf);
+	if (env->device < 0)
+		return -errno;
+	ret = vmc_region_offset(env->device, VFIO_PCI_BAR0_REGION_INDEX,
+				&env->bar0_offset);
+	if (!ret)
+		ret = vmc_region_offset(env->device, VFIO_PCI_CONFIG_REGION_INDEX,
+					&env->config_offset);
+	if (!ret)
+		ret = vmc_enable_master(env);
+	return ret;
+}
+
+void vmc_env_close(struct vmc_env *env)
+{
+	if (env->device >= 0)
+		close(env->device);
+	if (env->group >= 0)
+		close(env->group);
+	if (env->container >= 0)
+		close(env->container);
+	env->container = env->group = env->device = -1;
+}
+
+int _vmc_map(int container, uint64_t iova, void *vaddr, uint64_t size,
+	     uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = flags,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+}
+
+int _vmc_unmap(int container, uint64_t iova, uint64_t size, uint32_t flags,
+	       uint64_t *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.flags = flags,
+		.iova = iova,
+		.size = size,
+	};
+
+	if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return -errno;
+	if (unmapped)
+		*unmapped = unmap.size;
+	return 0;
+}
+
+/* Issue @req with the struct at @arg claiming @argsz bytes. */
+int _vmc_ioctl_argsz(int fd, unsigned long req, void *arg, uint32_t argsz)
+{
+	memcpy(arg, &argsz, sizeof(argsz));
+	return ioctl(fd, req, arg) ? -errno : 0;
+}
+
+static int edu_write(struct vmc_env *env, uint32_t reg, uint32_t val)
+{
+	return pwrite(env->device, &val, 4, env->bar0_offset + reg) == 4 ? 0 : -EIO;
+}
+
+static int edu_read(struct vmc_env *env, uint32_t reg, uint32_t *val)
+{
+	return pread(env->device, val, 4, env->bar0_offset + reg) == 4 ? 0 : -EIO;
+}
+
+static int edu_dma(struct vmc_env *env, uint64_t src, uint64_t dst,
+		   uint32_t len, uint32_t cmd)
+{
+	struct timespec ts = { .tv_nsec = 2 * 1000 * 1000 };
+	uint32_t val;
+	int ret, waited_ms;
+
+	if (!len || len > EDU_DMA_MAX || src >= EDU_IOVA_LIMIT || dst >= EDU_IOVA_LIMIT)
+		return -EINVAL;
+	ret = edu_write(env, EDU_REG_DMA_SRC, src);
+	ret = ret ?: edu_write(env, EDU_REG_DMA_DST, dst);
+	ret = ret ?: edu_write(env, EDU_REG_DMA_CNT, len);
+	ret = ret ?: edu_write(env, EDU_REG_DMA_CMD, cmd | EDU_CMD_RUN);
+	if (ret)
+		return ret;
+	for (waited_ms = 0; waited_ms < EDU_DMA_TIMEOUT_MS; waited_ms += 2) {
+		ret = edu_read(env, EDU_REG_DMA_CMD, &val);
+		if (ret)
+			return ret;
+		if (!(val & EDU_CMD_RUN))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+int vmc_edu_dma_to_dev(struct vmc_env *env, uint64_t iova, uint64_t dev_off,
+		       uint32_t len)
+{
+	if (dev_off + len > EDU_DMA_MAX)
+		return -EINVAL;
+	return edu_dma(env, iova, EDU_BUF + dev_off, len, 0);
+}
+
+int vmc_edu_dma_from_dev(struct vmc_env *env, uint64_t iova, uint64_t dev_off,
+			 uint32_t len)
+{
+	if (dev_off + len > EDU_DMA_MAX)
+		return -EINVAL;
+	return edu_dma(env, EDU_BUF + dev_off, iova, len, EDU_CMD_TO_RAM);
+}
+
+void vmc_expect_dmar_faults(int n)
+{
+	printf("# VMC-EXPECT-DMAR-FAULTS %d\n", n);
+	fflush(stdout);
+}
+
+void *vmc_alloc_pages(size_t nr_pages)
+{
+	void *p = mmap(NULL, nr_pages * VMC_PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void vmc_free_pages(void *p, size_t nr_pages)
+{
+	munmap(p, nr_pages * VMC_PAGE);
+}
+
+bool vmc_all_bytes(const void *p, size_t len, uint8_t byte)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != byte)
+			return false;
+	return true;
+}
+
+void vmc_fill_pattern(void *p, size_t len, uint32_t seed)
+{
+	uint8_t *b = p;
+	size_t i;
+
+	/* Never 0x00 or 0x5a, the bytes tests use for "untouched". */
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245 + 12345;
+		b[i] = 0x80 | ((seed >> 16) & 0x7f);
+		if (b[i] == 0xda)
+			b[i] = 0xdb;
+	}
+}
+
+long long vmc_read_ll(const char *path)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 0);
+}
+
+int vmc_write_str(const char *path, const char *val)
+{
+	ssize_t n, len = strlen(val);
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n == len ? 0 : (n < 0 ? (int)n : -EIO);
+}
+
+long long vmc_locked_vm_kb(void)
+{
+	char line[256];
+	long long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the vfio_mapcache kselftests: open a VFIO container,
+ * group and device with a chosen backend, map and unmap, and drive the QEMU
+ * edu device's DMA engine.
+ *
+ * Naming follows the iommufd selftests: _vmc_x() returns the raw result
+ * (0 or -errno), test_x() asserts success, test_err_x(errno, ...) asserts
+ * the errno.  The test_* macros need a harness fixture with a "self->env".
+ */
+#ifndef VMC_LIB_H
+#define VMC_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/vfio.h>
+#include <linux/vfio_mapcache.h>
+
+#ifndef offsetofend
+#define offsetofend(TYPE, MEMBER) \
+	(offsetof(TYPE, MEMBER) + sizeof(((TYPE *)0)->MEMBER))
+#endif
+
+#define VMC_PAGE		4096UL
+/* edu's DMA buffer in its own address space, and the largest safe transfer. */
+#define EDU_BUF			0x40000UL
+#define EDU_DMA_MAX		4095UL
+/* edu masks DMA addresses to 28 bits: keep test IOVAs below that. */
+#define EDU_IOVA_LIMIT		(1UL << 28)
+
+#define MODPARAM_DIR		"/sys/module/vfio_iommu_mapcache/parameters"
+
+/* Which backend a fixture variant runs on. */
+enum vmc_backend {
+	VMC_BACKEND_TYPE1,	/* stock vfio_iommu_type1 */
+	VMC_BACKEND_MAPCACHE,	/* vfio_iommu_mapcache, picked as QEMU would */
+};
+
+struct vmc_env {
+	int container;
+	int group;
+	int device;
+	int iommu_type;
+	uint64_t bar0_offset;
+	uint64_t config_offset;
+	char bdf[32];
+};
+
+const char *vmc_backend_name(enum vmc_backend backend);
+/* 0, -errno, or 1 when the backend is not available (the caller skips). */
+int vmc_env_open(struct vmc_env *env, enum vmc_backend backend);
+void vmc_env_close(struct vmc_env *env);
+/* Open a container and group only, with no IOMMU set (for ABI probing). */
+int vmc_env_open_noiommu(struct vmc_env *env);
+
+int _vmc_map(int container, uint64_t iova, void *vaddr, uint64_t size,
+	     uint32_t flags);
+int _vmc_unmap(int container, uint64_t iova, uint64_t size, uint32_t flags,
+	       uint64_t *unmapped);
+int _vmc_ioctl_argsz(int fd, unsigned long req, void *arg, uint32_t argsz);
+
+/* edu DMA: RAM at @iova -> edu buffer, and edu buffer -> RAM at @iova. */
+int vmc_edu_dma_to_dev(struct vmc_env *env, uint64_t iova, uint64_t dev_off,
+		       uint32_t len);
+int vmc_edu_dma_from_dev(struct vmc_env *env, uint64_t iova, uint64_t dev_off,
+			 uint32_t len);
+/* Tell the host runner how many DMAR faults QEMU must trace in this test. */
+void vmc_expect_dmar_faults(int n);
+
+void *vmc_alloc_pages(size_t nr_pages);
+void vmc_free_pages(void *p, size_t nr_pages);
+/* Does [p, p + len) hold only @byte? */
+bool vmc_all_bytes(const void *p, size_t len, uint8_t byte);
+void vmc_fill_pattern(void *p, size_t len, uint32_t seed);
+
+/* Read a number from a sysfs/debugfs file; -1 if it cannot be read. */
+long long vmc_read_ll(const char *path);
+int vmc_write_str(const char *path, const char *val);
+/* locked_vm of this process in KiB (from /proc/self/status). */
+long long vmc_locked_vm_kb(void);
+
+#define test_map(iova, vaddr, size, flags) \
+	ASSERT_EQ(0, _vmc_map(self->env.container, iova, vaddr, size, flags))
+#define test_err_map(_errno, iova, vaddr, size, flags) \
+	ASSERT_EQ(-(_errno), _vmc_map(self->env.container, iova, vaddr, size, flags))
+#define test_unmap(iova, size, expect_unmapped) \
+	({ uint64_t __u = 0; \
+	   ASSERT_EQ(0, _vmc_unmap(self->env.container, iova, size, 0, &__u)); \
+	   ASSERT_EQ((uint64_t)(expect_unmapped), __u); })
+#define test_err_unmap(_errno, iova, size, flags) \
+	ASSERT_EQ(-(_errno), _vmc_unmap(self->env.container, iova, size, flags, NULL))
+
+#endif /* VMC_LIB_H */
