@@ -52,7 +52,7 @@ else
 	initrd=$VMC_OUT/$name/initramfs.cpio.gz
 fi
 
-append="console=ttyS0 intel_iommu=on loglevel=3 panic=-1 vmc.mapcache=$mapcache"
+append="console=ttyS0 intel_iommu=on loglevel=3 oops=panic panic=-1 vmc.mapcache=$mapcache"
 [ -z "$tests" ] || append+=" vmc.tests=$tests"
 [ -z "$cmd" ] || append+=" vmc.cmd=$cmd"
 [ -z "$cmd_args" ] || append+=" vmc.cmd_args=$cmd_args"

@@ -1,22 +1,76 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vfio_iommu_mapcache: an on-demand IOMMU map-cache backend for VFIO.
+ * vfio_iommu_mapcache: a VFIO IOMMU backend with an on-demand map-cache.
+ *
+ * It registers with the VFIO core like vfio_iommu_type1 and speaks the same
+ * Type1v2 ABI.  The VFIO core offers VFIO_SET_IOMMU to the most recently
+ * registered backend first, so loaded after vfio_iommu_type1 this backend
+ * serves new Type1v2 containers (unless claim_type1v2 is off) and hands
+ * everything else (Type1 v1, nesting, groups it cannot serve) on to type1.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 
-#include "vfio.h"
+#include <uapi/linux/vfio_mapcache.h>
+
+#include "vmc.h"
+
+bool vmc_claim_type1v2 = true;
+module_param_named(claim_type1v2, vmc_claim_type1v2, bool, 0644);
+MODULE_PARM_DESC(claim_type1v2,
+		 "Serve plain VFIO_TYPE1v2_IOMMU requests (default: Y). When N, only VMMs that ask for VFIO_MAPCACHE_IOMMU get this backend; applies to containers set up afterwards.");
+
+bool vmc_allow_unsafe_interrupts;
+module_param_named(allow_unsafe_interrupts, vmc_allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Accept groups whose IOMMU cannot isolate MSIs (interrupt remapping missing). Unsafe: a device could inject interrupts. (default: N)");
+
+/* param_set_uint_minmax() takes its bounds from the caller: wrap it. */
+static int vmc_dma_limit_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, INT_MAX);
+}
+
+static const struct kernel_param_ops vmc_dma_limit_ops = {
+	.set = vmc_dma_limit_set,
+	.get = param_get_uint,
+};
+
+unsigned int vmc_dma_entry_limit = U16_MAX;
+module_param_cb(dma_entry_limit, &vmc_dma_limit_ops, &vmc_dma_entry_limit, 0644);
+__MODULE_PARM_TYPE(dma_entry_limit, "uint");
+MODULE_PARM_DESC(dma_entry_limit,
+		 "Maximum number of MAP_DMA mappings per container, 1..2147483647 (default: 65535), as type1's parameter of that name.");
+
+static const struct vfio_iommu_driver_ops vmc_ops = {
+	.name		= "vfio-iommu-mapcache",
+	.owner		= THIS_MODULE,
+	.open		= vmc_open,
+	.release	= vmc_release,
+	.ioctl		= vmc_ioctl,
+	.attach_group	= vmc_attach_group,
+	.detach_group	= vmc_detach_group,
+};
 
 static int __init vmc_init(void)
 {
-	pr_info("loaded\n");
+	int ret;
+
+	vmc_debugfs_init();
+	ret = vfio_register_iommu_driver(&vmc_ops);
+	if (ret) {
+		vmc_debugfs_exit();
+		return ret;
+	}
 	return 0;
 }
 
 static void __exit vmc_exit(void)
 {
-	pr_info("unloaded\n");
+	vfio_unregister_iommu_driver(&vmc_ops);
+	vmc_debugfs_exit();
 }
 
 module_init(vmc_init);

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * MAP_DMA and UNMAP_DMA workers: pin, map, unmap, flush, unpin.
+ *
+ * Pages are pinned with FOLL_LONGTERM in batches of one page of pointers and
+ * charged to the VMM's locked_vm (RLIMIT_MEMLOCK unless CAP_IPC_LOCK);
+ * physically contiguous runs are mapped with one iommu_map() each, so the
+ * IOMMU driver can use its largest page sizes.  Unmapping gathers IOTLB
+ * invalidations and unpins only after the gather is synced: a device never
+ * reaches a page after it is unpinned.  The unpin queue is preallocated in
+ * the container, so teardown never allocates and never fails.
+ *
+ * All functions here are called with vmc_container.lock held.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "vmc.h"
+
+struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last)
+{
+	struct rb_node *n = c->dma_root.rb_node;
+	struct vmc_dma *found = NULL;
+
+	/* The lowest mapping that overlaps [iova, last]. */
+	while (n) {
+		struct vmc_dma *dma = rb_entry(n, struct vmc_dma, node);
+
+		if (dma->iova + dma->size - 1 < iova) {
+			n = n->rb_right;
+		} else if (dma->iova > last) {
+			n = n->rb_left;
+		} else {
+			found = dma;
+			n = n->rb_left;
+		}
+	}
+	return found;
+}
+
+static void vmc_dma_link(struct vmc_container *c, struct vmc_dma *new)
+{
+	struct rb_node **link = &c->dma_root.rb_node, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		if (new->iova < rb_entry(parent, struct vmc_dma, node)->iova)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&new->node, parent, link);
+	rb_insert_color(&new->node, &c->dma_root);
+}
+
+static struct vmc_domain *vmc_first_domain(struct vmc_container *c)
+{
+	return list_first_entry_or_null(&c->domains, struct vmc_domain, node);
+}
+
+static void vmc_unaccount(struct mm_struct *mm, unsigned long nr_pages)
+{
+	/* An mm without users is gone with its locked_vm. */
+	if (!nr_pages || !mmget_not_zero(mm))
+		return;
+	account_locked_vm(mm, nr_pages, false);
+	mmput(mm);
+}
+
+static void vmc_unpin_pages(struct vmc_container *c, struct page **pages,
+			    unsigned long nr_pages)
+{
+	unpin_user_pages(pages, nr_pages);
+	vmc_count(c, unpins, nr_pages);
+	vmc_uncount(c, pinned_pages, nr_pages);
+}
+
+/* Sync the IOTLB gather, then unpin what it covered. */
+static void vmc_unpin_flush(struct vmc_container *c)
+{
+	struct vmc_domain *first = vmc_first_domain(c);
+	unsigned int i;
+
+	if (!c->nr_unpins)
+		return;
+	iommu_iotlb_sync(first->domain, &c->gather);
+	vmc_count(c, iotlb_flushes, 1);
+	for (i = 0; i < c->nr_unpins; i++) {
+		struct vmc_unpin *u = &c->unpins[i];
+
+		unpin_user_page_range_dirty_lock(pfn_to_page(u->pfn), u->nr_pages, u->dirty);
+		vmc_count(c, unpins, u->nr_pages);
+		vmc_uncount(c, pinned_pages, u->nr_pages);
+	}
+	c->nr_unpins = 0;
+	iommu_iotlb_gather_init(&c->gather);
+}
+
+static void vmc_unpin_queue(struct vmc_container *c, phys_addr_t phys, size_t size,
+			    bool dirty)
+{
+	struct vmc_unpin *u = &c->unpins[c->nr_unpins++];
+
+	u->pfn = PHYS_PFN(phys);
+	u->nr_pages = size >> PAGE_SHIFT;
+	u->dirty = dirty;
+	if (c->nr_unpins == VMC_UNPIN_BATCH)
+		vmc_unpin_flush(c);
+}
+
+/* Bytes from @iova on that map to physically contiguous memory. */
+static size_t vmc_contig_len(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
+			     u64 max)
+{
+	size_t len = PAGE_SIZE;
+
+	while (len < max && iommu_iova_to_phys(dom, iova + len) == phys + len)
+		len += PAGE_SIZE;
+	return len;
+}
+
+/*
+ * Unmap the first @size bytes of @dma from every domain and queue their
+ * pages for unpinning.  The first domain tells which pages they are.
+ */
+static void vmc_dma_unmap_pages(struct vmc_container *c, struct vmc_dma *dma, u64 size)
+{
+	struct vmc_domain *first = vmc_first_domain(c), *d;
+	u64 off = 0;
+
+	if (!size || WARN_ON_ONCE(!first))
+		return;
+	d = first;
+	list_for_each_entry_continue(d, &c->domains, node) {
+		iommu_unmap(d->domain, dma->iova, size);
+		vmc_count(c, iommu_unmaps, 1);
+		vmc_count(c, iotlb_flushes, 1);
+	}
+	while (off < size) {
+		phys_addr_t phys = iommu_iova_to_phys(first->domain, dma->iova + off);
+		size_t len, unmapped;
+
+		if (WARN_ON_ONCE(!phys)) {
+			off += PAGE_SIZE;
+			continue;
+		}
+		len = vmc_contig_len(first->domain, dma->iova + off, phys, size - off);
+		unmapped = iommu_unmap_fast(first->domain, dma->iova + off, len, &c->gather);
+		vmc_count(c, iommu_unmaps, 1);
+		if (WARN_ON_ONCE(!unmapped))
+			break;
+		vmc_unpin_queue(c, phys, unmapped, dma->prot & IOMMU_WRITE);
+		off += unmapped;
+	}
+}
+
+/* Unlink @dma and release what it mapped; the caller flushes the queue. */
+static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma)
+{
+	vmc_dma_unmap_pages(c, dma, dma->size);
+	vmc_unaccount(dma->mm, dma->size >> PAGE_SHIFT);
+	rb_erase(&dma->node, &c->dma_root);
+	c->dma_avail++;
+	mmdrop(dma->mm);
+	kfree(dma);
+}
+
+void vmc_dma_remove_all(struct vmc_container *c)
+{
+	struct rb_node *n;
+
+	while ((n = rb_first(&c->dma_root))) {
+		vmc_dma_remove(c, rb_entry(n, struct vmc_dma, node));
+		cond_resched();
+	}
+	vmc_unpin_flush(c);
+}
+
+int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
+		  u64 *unmapped)
+{
+	struct vmc_dma *dma;
+	u64 done = 0;
+
+	/* Type1v2 never splits a mapping. */
+	if (!all) {
+		dma = vmc_dma_find(c, iova, iova);
+		if (dma && dma->iova != iova)
+			return -EINVAL;
+		dma = vmc_dma_find(c, last, last);
+		if (dma && dma->iova + dma->size - 1 != last)
+			return -EINVAL;
+	}
+	while ((dma = vmc_dma_find(c, iova, last))) {
+		/* Only the address space that mapped it may unmap it. */
+		if (dma->mm != current->mm)
+			break;
+		done += dma->size;
+		vmc_dma_remove(c, dma);
+	}
+	vmc_unpin_flush(c);
+	*unmapped = done;
+	return 0;
+}
+
+static int vmc_iommu_map(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
+			 size_t size, int prot)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return iommu_map(dom, iova, phys, size, prot | IOMMU_CACHE, GFP_KERNEL_ACCOUNT);
+#else
+	return iommu_map(dom, iova, phys, size, prot | IOMMU_CACHE);
+#endif
+}
+
+/* Map [iova, iova + size) to @phys in every domain, or in none. */
+static int vmc_map_run(struct vmc_container *c, u64 iova, phys_addr_t phys,
+		       size_t size, int prot)
+{
+	struct vmc_domain *d;
+	int ret;
+
+	list_for_each_entry(d, &c->domains, node) {
+		ret = vmc_iommu_map(d->domain, iova, phys, size, prot);
+		vmc_count(c, iommu_maps, 1);
+		if (ret)
+			goto err_unmap;
+	}
+	return 0;
+
+err_unmap:
+	list_for_each_entry_continue_reverse(d, &c->domains, node) {
+		iommu_unmap(d->domain, iova, size);
+		vmc_count(c, iommu_unmaps, 1);
+		vmc_count(c, iotlb_flushes, 1);
+	}
+	return ret;
+}
+
+static long vmc_pin(struct mm_struct *mm, unsigned long vaddr, unsigned long nr_pages,
+		    int prot, struct page **pages)
+{
+	unsigned int flags = FOLL_LONGTERM | (prot & IOMMU_WRITE ? FOLL_WRITE : 0);
+	long pinned;
+
+	mmap_read_lock(mm);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	pinned = pin_user_pages_remote(mm, vaddr, nr_pages, flags, pages, NULL);
+#else
+	pinned = pin_user_pages_remote(mm, vaddr, nr_pages, flags, pages, NULL, NULL);
+#endif
+	mmap_read_unlock(mm);
+	/* VM_PFNMAP / VM_IO (device BARs) end up here as -EFAULT. */
+	return pinned ?: -EFAULT;
+}
+
+/*
+ * Pin up to @nr_pages pages at @dma + *@mapped and map them.  *@mapped
+ * grows by what got mapped; pages pinned but not mapped are released here.
+ */
+static int vmc_pin_map_batch(struct vmc_container *c, struct vmc_dma *dma,
+			     unsigned long nr_pages, struct page **pages, u64 *mapped)
+{
+	long pinned, i = 0, j;
+	int ret;
+
+	pinned = vmc_pin(dma->mm, dma->vaddr + *mapped, nr_pages, dma->prot, pages);
+	if (pinned < 0)
+		return pinned;
+	vmc_count(c, pins, pinned);
+	vmc_count(c, pinned_pages, pinned);
+	ret = account_locked_vm(dma->mm, pinned, true);
+	if (ret) {
+		pr_warn_ratelimited("%s (%d): RLIMIT_MEMLOCK (%lu) exceeded\n", current->comm,
+				    task_pid_nr(current), rlimit(RLIMIT_MEMLOCK));
+		vmc_unpin_pages(c, pages, pinned);
+		return ret;
+	}
+	while (i < pinned) {
+		unsigned long pfn = page_to_pfn(pages[i]);
+
+		for (j = i + 1; j < pinned && page_to_pfn(pages[j]) == pfn + j - i; j++)
+			;
+		ret = vmc_map_run(c, dma->iova + *mapped, PFN_PHYS(pfn),
+				  (j - i) << PAGE_SHIFT, dma->prot);
+		if (ret)
+			break;
+		*mapped += (j - i) << PAGE_SHIFT;
+		i = j;
+	}
+	if (i < pinned) {
+		vmc_unpin_pages(c, pages + i, pinned - i);
+		vmc_unaccount(dma->mm, pinned - i);
+	}
+	return ret;
+}
+
+static int vmc_dma_pin_map(struct vmc_container *c, struct vmc_dma *dma, u64 size)
+{
+	struct page **pages;
+	u64 mapped = 0;
+	int ret = 0;
+
+	pages = (struct page **)__get_free_page(GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	while (mapped < size) {
+		unsigned long nr = min_t(u64, VMC_PIN_BATCH, (size - mapped) >> PAGE_SHIFT);
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		ret = vmc_pin_map_batch(c, dma, nr, pages, &mapped);
+		if (ret)
+			break;
+		cond_resched();
+	}
+	free_page((unsigned long)pages);
+	/* On failure the caller undoes the prefix that made it. */
+	if (ret)
+		dma->size = mapped;
+	return ret;
+}
+
+int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
+		u64 size, int prot)
+{
+	struct vmc_dma *dma;
+	int ret;
+
+	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
+	if (!dma)
+		return -ENOMEM;
+	dma->iova = iova;
+	dma->size = size;
+	dma->vaddr = vaddr;
+	dma->prot = prot;
+	dma->mm = current->mm;
+	mmgrab(dma->mm);
+	vmc_dma_link(c, dma);
+	c->dma_avail--;
+	ret = vmc_dma_pin_map(c, dma, size);
+	if (ret) {
+		vmc_dma_remove(c, dma);
+		vmc_unpin_flush(c);
+	}
+	return ret;
+}
+
+static int vmc_replay_one(struct vmc_container *c, struct iommu_domain *from,
+			  struct iommu_domain *to, struct vmc_dma *dma)
+{
+	u64 off = 0;
+	int ret;
+
+	while (off < dma->size) {
+		phys_addr_t phys = iommu_iova_to_phys(from, dma->iova + off);
+		size_t len = vmc_contig_len(from, dma->iova + off, phys, dma->size - off);
+
+		ret = vmc_iommu_map(to, dma->iova + off, phys, len, dma->prot);
+		vmc_count(c, iommu_maps, 1);
+		if (ret) {
+			if (off)
+				iommu_unmap(to, dma->iova, off);
+			return ret;
+		}
+		off += len;
+	}
+	return 0;
+}
+
+/* Map every existing mapping into the new domain @d, or nothing. */
+int vmc_dma_replay(struct vmc_container *c, struct vmc_domain *d)
+{
+	struct vmc_domain *first = vmc_first_domain(c);
+	struct rb_node *n, *failed;
+	int ret = 0;
+
+	if (!first)
+		return 0;
+	for (n = rb_first(&c->dma_root); n; n = rb_next(n)) {
+		ret = vmc_replay_one(c, first->domain, d->domain,
+				     rb_entry(n, struct vmc_dma, node));
+		if (ret)
+			break;
+	}
+	if (!ret)
+		return 0;
+	failed = n;
+	for (n = rb_first(&c->dma_root); n != failed; n = rb_next(n)) {
+		struct vmc_dma *dma = rb_entry(n, struct vmc_dma, node);
+
+		iommu_unmap(d->domain, dma->iova, dma->size);
+	}
+	return ret;
+}
