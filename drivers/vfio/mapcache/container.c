@@ -12,11 +12,11 @@
 
 #include <linux/atomic.h>
 #include <linux/iommu.h>
-#include <linux/irqdomain.h>
 #include <linux/slab.h>
 
 #include <uapi/linux/vfio_mapcache.h>
 
+#include "compat.h"
 #include "vmc.h"
 
 static atomic_t vmc_container_ids = ATOMIC_INIT(0);
@@ -248,29 +248,7 @@ static struct iommu_domain *vmc_domain_alloc(struct iommu_group *group)
 	iommu_group_for_each_dev(group, &dev, vmc_first_dev);
 	if (!dev)
 		return ERR_PTR(-ENODEV);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
-	return iommu_paging_domain_alloc(dev);
-#else
-	return iommu_domain_alloc(dev->bus) ?: ERR_PTR(-EIO);
-#endif
-}
-
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-static int vmc_dev_intr_remap(struct device *dev, void *data)
-{
-	return device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP) ? 0 : -EPERM;
-}
-#endif
-
-/* Can the group's devices be kept from forging MSIs? */
-static bool vmc_group_msi_isolated(struct iommu_group *group)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	return iommu_group_has_isolated_msi(group);
-#else
-	return irq_domain_check_msi_remap() ||
-	       !iommu_group_for_each_dev(group, NULL, vmc_dev_intr_remap);
-#endif
+	return vmc_compat_domain_alloc(dev);
 }
 
 /* A group with a software-managed MSI window needs an MSI cookie: not ours. */
@@ -301,7 +279,7 @@ static int vmc_group_check(struct vmc_container *c, struct iommu_group *group,
 		return -EINVAL;
 	if (vmc_group_has_sw_msi(group))
 		return -EOPNOTSUPP;
-	if (!vmc_group_msi_isolated(group)) {
+	if (!vmc_compat_group_msi_isolated(group)) {
 		if (!READ_ONCE(vmc_allow_unsafe_interrupts)) {
 			pr_warn("%s: no interrupt remapping support; use the module parameter \"allow_unsafe_interrupts\" to enable VFIO IOMMU support on this platform\n",
 				__func__);

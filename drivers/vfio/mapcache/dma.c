@@ -19,6 +19,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "vmc.h"
 
 struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last)
@@ -210,11 +211,7 @@ int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 static int vmc_iommu_map(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
 			 size_t size, int prot)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	return iommu_map(dom, iova, phys, size, prot | IOMMU_CACHE, GFP_KERNEL_ACCOUNT);
-#else
-	return iommu_map(dom, iova, phys, size, prot | IOMMU_CACHE);
-#endif
+	return vmc_compat_iommu_map(dom, iova, phys, size, prot | IOMMU_CACHE);
 }
 
 /* Map [iova, iova + size) to @phys in every domain, or in none. */
@@ -248,11 +245,7 @@ static long vmc_pin(struct mm_struct *mm, unsigned long vaddr, unsigned long nr_
 	long pinned;
 
 	mmap_read_lock(mm);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-	pinned = pin_user_pages_remote(mm, vaddr, nr_pages, flags, pages, NULL);
-#else
-	pinned = pin_user_pages_remote(mm, vaddr, nr_pages, flags, pages, NULL, NULL);
-#endif
+	pinned = vmc_compat_pin_remote(mm, vaddr, nr_pages, flags, pages);
 	mmap_read_unlock(mm);
 	/* VM_PFNMAP / VM_IO (device BARs) end up here as -EFAULT. */
 	return pinned ?: -EFAULT;

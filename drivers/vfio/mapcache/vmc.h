@@ -19,13 +19,9 @@
 #include <linux/rbtree.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
-#include <linux/version.h>
 
+#include "compat.h"
 #include "vfio.h"
-
-#if !IS_ENABLED(CONFIG_VFIO_CONTAINER) && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-#error "vfio_iommu_mapcache needs the legacy VFIO container (CONFIG_VFIO_CONTAINER=y)"
-#endif
 
 /* Unpins collected under one IOTLB gather before it is synced. */
 #define VMC_UNPIN_BATCH		64
@@ -138,7 +134,7 @@ struct vmc_unpin {
  * @debugfs: this container's debugfs directory
  */
 struct vmc_container {
-	struct mutex lock;
+	struct mutex lock;	/* protects every field below */
 	struct list_head domains;
 	struct rb_root dma_root;
 	struct vmc_iova_range *iova_ranges;

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The kernel interfaces that changed across the supported kernels
+ * (scripts/kernels.list), behind one name each.  This is the only file
+ * that tests LINUX_VERSION_CODE.
+ */
+#ifndef VMC_COMPAT_H
+#define VMC_COMPAT_H
+
+#include <linux/iommu.h>
+#include <linux/irqdomain.h>
+#include <linux/mm.h>
+#include <linux/version.h>
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0) && !IS_ENABLED(CONFIG_VFIO_CONTAINER)
+#error "vfio_iommu_mapcache needs the legacy VFIO container (CONFIG_VFIO_CONTAINER=y)"
+#endif
+
+/* iommu_map() took a gfp_t in 6.3. */
+static inline int vmc_compat_iommu_map(struct iommu_domain *dom, unsigned long iova,
+				       phys_addr_t phys, size_t size, int prot)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return iommu_map(dom, iova, phys, size, prot, GFP_KERNEL_ACCOUNT);
+#else
+	return iommu_map(dom, iova, phys, size, prot);
+#endif
+}
+
+/* pin_user_pages_remote() lost its vmas argument in 6.5. */
+static inline long vmc_compat_pin_remote(struct mm_struct *mm, unsigned long vaddr,
+					 unsigned long nr_pages, unsigned int flags,
+					 struct page **pages)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return pin_user_pages_remote(mm, vaddr, nr_pages, flags, pages, NULL);
+#else
+	return pin_user_pages_remote(mm, vaddr, nr_pages, flags, pages, NULL, NULL);
+#endif
+}
+
+/* Paging domains are allocated per device since 6.11, per bus before. */
+static inline struct iommu_domain *vmc_compat_domain_alloc(struct device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	return iommu_paging_domain_alloc(dev);
+#else
+	return iommu_domain_alloc(dev->bus) ?: ERR_PTR(-EIO);
+#endif
+}
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline int vmc_compat_dev_intr_remap(struct device *dev, void *data)
+{
+	return device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP) ? 0 : -EPERM;
+}
+#endif
+
+/* Can the group's devices be kept from forging MSIs?  (6.3 named it.) */
+static inline bool vmc_compat_group_msi_isolated(struct iommu_group *group)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return iommu_group_has_isolated_msi(group);
+#else
+	return irq_domain_check_msi_remap() ||
+	       !iommu_group_for_each_dev(group, NULL, vmc_compat_dev_intr_remap);
+#endif
+}
+
+#endif /* VMC_COMPAT_H */
