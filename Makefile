@@ -9,6 +9,8 @@
 #   make check            every test tier (unit, lint, guest) on every kernel
 #   make demo             the main job: a map-cache demo in a QEMU guest
 #   make install          modules_install + depmod for the running kernel
+#   make sim | plots      replay the committed traces in the simulator; draw
+#                         hit rate per quota (Documentation/mapcache/figures)
 #   make clean
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -29,7 +31,7 @@ endif
 
 KBUILD_ARGS := -C $(KDIR) M=$(TOP) VMC_VFIO_INC=$(VMC_VFIO_INC)
 
-.PHONY: all modules install clean check demo bench lint unit guest-test
+.PHONY: all modules install clean check demo bench lint unit guest-test sim plots
 all modules:
 	$(MAKE) $(KBUILD_ARGS) modules
 
@@ -51,6 +53,12 @@ demo:
 
 bench:
 	$(TOP)/scripts/bench.sh
+
+sim:
+	$(MAKE) -C $(TOP)/tools/mapcache-sim sim
+
+plots:
+	$(MAKE) -C $(TOP)/tools/mapcache-sim plots
 
 lint:
 	$(TOP)/scripts/check.sh --tier lint

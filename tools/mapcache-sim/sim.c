@@ -1,0 +1,782 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mapcache-sim: replay DMA map/unmap traces through the vfio-mapcache policy
+ * core and Belady's OPT, at a list of quotas, and report hits per level.
+ *
+ * Model (see Documentation/mapcache/policies.rst):
+ *  - pin cache, keyed by page, bounded by the quota: a guest map of a pinned
+ *    page is a pin hit; otherwise candidates are evicted to make room and the
+ *    page is pinned (a map with no candidate to evict is "over quota").
+ *    After a guest unmap the cache is brought back within the quota.
+ *  - translation cache, keyed by IOVA (lazy mode): the IOMMU entry outlives
+ *    the guest unmap while its page stays pinned; a map of the same (IOVA,
+ *    page) pair is a full hit, a map of the IOVA to another page rewrites
+ *    the entry and flushes the IOTLB before returning.
+ *  - IOTLB flushes: strict mode flushes after every guest unmap, batched by
+ *    -b unmaps in a row; lazy mode flushes when a rewritten or evicted page
+ *    still had translations (once per eviction round).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../drivers/vfio/mapcache/policy.h"
+#include "sim.h"
+
+#define SIM_OPT		(-1)
+#define SIM_MAX_PRED	64
+
+struct sim_cfg {
+	int kind;		/* enum vmc_policy_kind or SIM_OPT */
+	bool prefetch;
+	bool pf_evict;		/* prefetch may evict candidates */
+	struct vmc_ag_cfg ag;
+	double pf_nodes;	/* graph nodes per quota page */
+	double ghosts;		/* LIRS ghosts per quota page */
+	unsigned int batch;
+	uint64_t quota;
+};
+
+struct sim_res {
+	uint64_t maps, full_hits, pin_hits, misses, evictions, peak_pinned;
+	uint64_t peak_live, over_quota, flush_strict, flush_lazy;
+	uint64_t pf_issued, pf_useful, opt_pair_hits;
+	double secs;
+};
+
+struct spage {
+	struct vmc_pnode pn;
+	uint32_t maps;		/* live guest mappings */
+	uint32_t gen;		/* bumped at every pin: stale translations */
+	uint32_t xl_refs;	/* cached translations to this page */
+	uint8_t pinned, prefetched;
+};
+
+struct sim_run {
+	const struct sim_trace *t;
+	const struct sim_cfg *c;
+	struct sim_res *r;
+	struct vmc_policy pol;
+	struct vmc_ag ag;
+	struct spage *pg;
+	uint32_t *xl_page, *xl_gen;
+	uint64_t nr_pinned, nr_live;
+	bool lazy_flush;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint32_t pow2_at_least(uint64_t n)
+{
+	uint32_t p = 1;
+
+	while (p < n && p < (1u << 30))
+		p <<= 1;
+	return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (!p) {
+		perror("calloc");
+		exit(2);
+	}
+	return p;
+}
+
+static void sim_evict(struct sim_run *s, struct spage *p)
+{
+	vmc_policy_del(&s->pol, &p->pn, VMC_DEL_EVICT);
+	p->pinned = 0;
+	p->prefetched = 0;
+	if (p->xl_refs)
+		s->lazy_flush = true;	/* unmap from the IOMMU first */
+	p->xl_refs = 0;
+	p->gen++;
+	s->nr_pinned--;
+	s->r->evictions++;
+}
+
+static bool sim_evict_one(struct sim_run *s)
+{
+	struct vmc_pnode *v = vmc_policy_victim(&s->pol);
+
+	if (!v)
+		return false;
+	sim_evict(s, container_of(v, struct spage, pn));
+	return true;
+}
+
+static void sim_flush_evictions(struct sim_run *s)
+{
+	if (s->lazy_flush)
+		s->r->flush_lazy++;
+	s->lazy_flush = false;
+}
+
+static void sim_pin(struct sim_run *s, uint32_t id, unsigned int flags)
+{
+	struct spage *p = &s->pg[id];
+
+	vmc_policy_insert(&s->pol, &p->pn, id, flags);
+	p->pinned = 1;
+	p->gen++;
+	if (++s->nr_pinned > s->r->peak_pinned)
+		s->r->peak_pinned = s->nr_pinned;
+}
+
+static void sim_prefetch(struct sim_run *s, uint32_t id)
+{
+	u64 out[SIM_MAX_PRED];
+	u32 n = vmc_ag_predict(&s->ag, id, out, SIM_MAX_PRED), i;
+
+	for (i = 0; i < n; i++) {
+		struct spage *q = &s->pg[out[i]];
+
+		if (q->pinned)
+			continue;
+		if (s->nr_pinned >= s->c->quota) {
+			struct vmc_pnode *v = NULL;
+
+			if (s->c->pf_evict)
+				v = vmc_policy_victim_cold(&s->pol);
+			if (!v)
+				break;
+			sim_evict(s, container_of(v, struct spage, pn));
+		}
+		sim_pin(s, (uint32_t)out[i], VMC_INS_PREFETCH);
+		q->prefetched = 1;
+		s->r->pf_issued++;
+	}
+}
+
+static void sim_xlate(struct sim_run *s, const struct sim_ev *e)
+{
+	uint32_t old = s->xl_page[e->iova];
+	bool valid = old != SIM_NONE && s->xl_gen[e->iova] == s->pg[old].gen;
+
+	if (valid && old == e->page) {
+		s->r->full_hits++;
+		return;
+	}
+	if (valid) {
+		s->pg[old].xl_refs--;
+		s->r->flush_lazy++;	/* rewrite before the map returns */
+	}
+	s->xl_page[e->iova] = e->page;
+	s->xl_gen[e->iova] = s->pg[e->page].gen;
+	s->pg[e->page].xl_refs++;
+}
+
+static void sim_map(struct sim_run *s, const struct sim_ev *e)
+{
+	struct spage *p = &s->pg[e->page];
+
+	s->r->maps++;
+	if (p->pinned) {
+		s->r->pin_hits++;
+		if (p->prefetched)
+			s->r->pf_useful++;
+		p->prefetched = 0;
+		vmc_policy_hit(&s->pol, &p->pn);
+	} else {
+		s->r->misses++;
+		while (s->nr_pinned >= s->c->quota) {
+			if (!sim_evict_one(s)) {
+				s->r->over_quota++;
+				break;
+			}
+		}
+		sim_pin(s, e->page, VMC_INS_LIVE);
+		if (s->c->prefetch)
+			sim_prefetch(s, e->page);
+		sim_flush_evictions(s);
+	}
+	if (s->c->prefetch)
+		vmc_ag_record(&s->ag, e->page);
+	if (!p->maps++ && ++s->nr_live > s->r->peak_live)
+		s->r->peak_live = s->nr_live;
+	sim_xlate(s, e);
+}
+
+static void sim_unmap(struct sim_run *s, const struct sim_ev *e)
+{
+	struct spage *p = &s->pg[e->page];
+
+	if (!p->maps || --p->maps)
+		return;
+	s->nr_live--;
+	vmc_policy_unmap(&s->pol, &p->pn);
+	while (s->nr_pinned > s->c->quota && sim_evict_one(s))
+		;
+	sim_flush_evictions(s);
+}
+
+static void sim_setup(struct sim_run *s, struct vmc_policy_mem *mem)
+{
+	const struct sim_cfg *c = s->c;
+	uint64_t nr_ghosts = (uint64_t)(c->ghosts * c->quota) + 16;
+	uint64_t nr_nodes = (uint64_t)(c->pf_nodes * c->quota) + 16;
+
+	if (nr_ghosts > s->t->nr_pages + 16)
+		nr_ghosts = s->t->nr_pages + 16;
+	mem->nr_ghosts = c->kind == VMC_POLICY_LIRS ? nr_ghosts : 0;
+	mem->ghosts = xcalloc(mem->nr_ghosts, sizeof(*mem->ghosts));
+	mem->nr_buckets = pow2_at_least(mem->nr_ghosts);
+	mem->buckets = xcalloc(mem->nr_buckets, sizeof(*mem->buckets));
+	if (vmc_policy_init(&s->pol, c->kind, c->quota, mem)) {
+		fprintf(stderr, "vmc_policy_init failed\n");
+		exit(2);
+	}
+	if (!c->prefetch)
+		return;
+	if (nr_nodes > s->t->nr_pages + 16)
+		nr_nodes = s->t->nr_pages + 16;
+	s->ag.nodes = xcalloc(nr_nodes, sizeof(struct vmc_agnode));
+	s->ag.buckets = xcalloc(pow2_at_least(nr_nodes),
+				sizeof(struct hlist_head));
+	vmc_ag_init(&s->ag, &c->ag, s->ag.nodes, nr_nodes, s->ag.buckets,
+		    pow2_at_least(nr_nodes));
+}
+
+static void sim_replay(const struct sim_trace *t, const struct sim_cfg *c,
+		       struct sim_res *r)
+{
+	struct sim_run s = { .t = t, .c = c, .r = r };
+	struct vmc_policy_mem mem;
+	unsigned int pending = 0;
+	double t0;
+
+	memset(r, 0, sizeof(*r));
+	sim_setup(&s, &mem);
+	s.pg = xcalloc(t->nr_pages, sizeof(*s.pg));
+	s.xl_page = xcalloc(t->nr_iovas, sizeof(*s.xl_page));
+	s.xl_gen = xcalloc(t->nr_iovas, sizeof(*s.xl_gen));
+	memset(s.xl_page, 0xff, t->nr_iovas * sizeof(*s.xl_page));
+	t0 = now();
+	for (size_t i = 0; i < t->nr_ev; i++) {
+		const struct sim_ev *e = &t->ev[i];
+
+		if (e->op == EV_MAP) {
+			if (pending)
+				r->flush_strict++;
+			pending = 0;
+			sim_map(&s, e);
+		} else {
+			if (++pending == c->batch) {
+				r->flush_strict++;
+				pending = 0;
+			}
+			sim_unmap(&s, e);
+		}
+	}
+	r->flush_strict += !!pending;
+	r->secs = now() - t0;
+	free(s.pg);
+	free(s.xl_page);
+	free(s.xl_gen);
+	free(mem.ghosts);
+	free(mem.buckets);
+	free(s.ag.nodes);
+	free(s.ag.buckets);
+}
+
+/*
+ * Belady's OPT over one key (page or pair): on a miss with the cache full,
+ * evict the candidate whose next map is farthest away.  Candidates sit in a
+ * max-heap with lazy deletion: an entry is stale once its stamp changed.
+ */
+struct opt_ent {
+	uint64_t next;
+	uint32_t key, stamp;
+};
+
+struct opt {
+	struct opt_ent *heap;
+	size_t nr, cap;
+	uint64_t *next;		/* per key: its next map event */
+	uint32_t *maps, *stamp;
+	uint8_t *pinned;
+	uint64_t nr_pinned;
+};
+
+static void opt_push(struct opt *o, struct opt_ent e)
+{
+	size_t i = o->nr++;
+
+	if (o->nr > o->cap) {
+		o->cap = o->cap ? 2 * o->cap : 4096;
+		o->heap = realloc(o->heap, o->cap * sizeof(*o->heap));
+	}
+	while (i && o->heap[(i - 1) / 2].next < e.next) {
+		o->heap[i] = o->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	o->heap[i] = e;
+}
+
+static struct opt_ent opt_pop(struct opt *o)
+{
+	struct opt_ent top = o->heap[0], last = o->heap[--o->nr];
+	size_t i = 0, c;
+
+	while ((c = 2 * i + 1) < o->nr) {
+		if (c + 1 < o->nr && o->heap[c + 1].next > o->heap[c].next)
+			c++;
+		if (o->heap[c].next <= last.next)
+			break;
+		o->heap[i] = o->heap[c];
+		i = c;
+	}
+	if (o->nr)
+		o->heap[i] = last;
+	return top;
+}
+
+static bool opt_evict(struct opt *o)
+{
+	while (o->nr) {
+		struct opt_ent e = opt_pop(o);
+
+		if (o->pinned[e.key] && !o->maps[e.key] &&
+		    o->stamp[e.key] == e.stamp) {
+			o->pinned[e.key] = 0;
+			o->nr_pinned--;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Next map event of the same key, for every map event. */
+static uint64_t *opt_next_uses(const struct sim_trace *t, bool pairs)
+{
+	uint32_t n = pairs ? t->nr_pairs : t->nr_pages;
+	uint64_t *last = xcalloc(n, sizeof(*last));
+	uint64_t *next = xcalloc(t->nr_ev, sizeof(*next));
+
+	for (uint32_t k = 0; k < n; k++)
+		last[k] = UINT64_MAX;
+	for (size_t i = t->nr_ev; i-- > 0;) {
+		const struct sim_ev *e = &t->ev[i];
+		uint32_t k = pairs ? e->pair : e->page;
+
+		if (e->op != EV_MAP)
+			continue;
+		next[i] = last[k];
+		last[k] = i;
+	}
+	free(last);
+	return next;
+}
+
+/*
+ * Best case of any translation cache: a map is a full hit at most when the
+ * IOVA's previous translation was to the same page (an IOVA holds one).
+ */
+static uint64_t sim_xlate_bound(const struct sim_trace *t)
+{
+	uint32_t *last = xcalloc(t->nr_iovas, sizeof(*last));
+	uint64_t hits = 0;
+
+	memset(last, 0xff, t->nr_iovas * sizeof(*last));
+	for (size_t i = 0; i < t->nr_ev; i++) {
+		const struct sim_ev *e = &t->ev[i];
+
+		if (e->op != EV_MAP)
+			continue;
+		hits += last[e->iova] == e->page;
+		last[e->iova] = e->page;
+	}
+	free(last);
+	return hits;
+}
+
+/* Returns hits; fills r for the pin level when !pairs. */
+static uint64_t sim_opt(const struct sim_trace *t, const uint64_t *next,
+			bool pairs, uint64_t quota, struct sim_res *r)
+{
+	uint32_t n = pairs ? t->nr_pairs : t->nr_pages;
+	struct opt o = { 0 };
+	uint64_t hits = 0, live = 0;
+
+	o.next = xcalloc(n, sizeof(*o.next));
+	o.maps = xcalloc(n, sizeof(*o.maps));
+	o.stamp = xcalloc(n, sizeof(*o.stamp));
+	o.pinned = xcalloc(n, sizeof(*o.pinned));
+	for (size_t i = 0; i < t->nr_ev; i++) {
+		const struct sim_ev *e = &t->ev[i];
+		uint32_t k = pairs ? e->pair : e->page;
+
+		if (e->op == EV_MAP) {
+			r->maps += !pairs;
+			if (o.pinned[k]) {
+				hits++;
+			} else {
+				r->misses += !pairs;
+				while (o.nr_pinned >= quota && !pairs &&
+				       opt_evict(&o))
+					r->evictions++;
+				if (pairs)
+					while (o.nr_pinned >= quota &&
+					       opt_evict(&o))
+						;
+				if (o.nr_pinned >= quota && !pairs)
+					r->over_quota++;
+				o.pinned[k] = 1;
+				if (++o.nr_pinned > r->peak_pinned && !pairs)
+					r->peak_pinned = o.nr_pinned;
+			}
+			o.next[k] = next[i];
+			o.stamp[k]++;
+			if (!o.maps[k]++ && ++live > r->peak_live && !pairs)
+				r->peak_live = live;
+			continue;
+		}
+		if (!o.maps[k] || --o.maps[k])
+			continue;
+		live--;
+		opt_push(&o, (struct opt_ent){ o.next[k], k, ++o.stamp[k] });
+		while (o.nr_pinned > quota && opt_evict(&o))
+			r->evictions += !pairs;
+	}
+	free(o.heap);
+	free(o.next);
+	free(o.maps);
+	free(o.stamp);
+	free(o.pinned);
+	return hits;
+}
+
+/* Command line. */
+
+struct sim_policy {
+	const char *name;
+	int kind;
+	bool prefetch;
+};
+
+static const struct sim_policy sim_policies[] = {
+	{ "fifo", VMC_POLICY_FIFO, false },
+	{ "lru", VMC_POLICY_LRU, false },
+	{ "lirs", VMC_POLICY_LIRS, false },
+	{ "fifo+pf", VMC_POLICY_FIFO, true },
+	{ "lru+pf", VMC_POLICY_LRU, true },
+	{ "lirs+pf", VMC_POLICY_LIRS, true },
+	{ "opt", SIM_OPT, false },
+	{ NULL },
+};
+
+struct sim_opts {
+	const struct sim_policy *pol[16];
+	int nr_pol;
+	double quota[64];
+	int nr_quota;
+	struct sim_cfg base;
+	FILE *csv;
+	const char *locality_dir;
+	bool quiet;
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+"usage: mapcache-sim [options] TRACE...\n"
+"       mapcache-sim --gen NAME [--seed N] > trace.txt\n"
+"TRACE is a trace file (text, .xz, .gz or .zst) or a synthetic trace:\n"
+"  synth-loop, synth-zipf, synth-scan\n"
+"  -p, --policies LIST   fifo,lru,lirs,fifo+pf,lru+pf,lirs+pf,opt (default:\n"
+"                        fifo,lru,lirs,lru+pf,lirs+pf,opt)\n"
+"  -q, --quotas LIST     quotas as fractions of the trace's working set\n"
+"                        (distinct pages); default .1,.25,.5,.75,1\n"
+"  -b, --batch N         unmaps per IOTLB flush in strict mode (16)\n"
+"  -c, --csv FILE        write one CSV row per run\n"
+"  -l, --locality DIR    write reuse-distance and working-set CSVs\n"
+"      --pf-succ N       successors kept per page (2)\n"
+"      --pf-depth N      edges followed from a missed page (4)\n"
+"      --pf-width N      successors followed per page (1)\n"
+"      --pf-max N        pages prefetched per miss (8)\n"
+"      --pf-nodes X      graph nodes per quota page (4)\n"
+"      --pf-evict 0|1    prefetch may evict candidates (1)\n"
+"      --ghosts X        LIRS ghost entries per quota page (2)\n"
+"      --quiet           no table\n");
+	exit(2);
+}
+
+static void parse_policies(struct sim_opts *o, char *list)
+{
+	o->nr_pol = 0;
+	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+		const struct sim_policy *p;
+
+		for (p = sim_policies; p->name && strcmp(p->name, tok); p++)
+			;
+		if (!p->name || o->nr_pol == 16) {
+			fprintf(stderr, "unknown policy %s\n", tok);
+			usage();
+		}
+		o->pol[o->nr_pol++] = p;
+	}
+}
+
+static void parse_quotas(struct sim_opts *o, char *list)
+{
+	o->nr_quota = 0;
+	for (char *tok = strtok(list, ","); tok && o->nr_quota < 64;
+	     tok = strtok(NULL, ","))
+		o->quota[o->nr_quota++] = atof(tok);
+}
+
+static void print_header(const struct sim_trace *t, double load_secs)
+{
+	printf("\n== %s: %zu records, %zu page events (%zu maps), "
+	       "%u pages, %u IOVAs, %u (IOVA,page) pairs; loaded in %.2f s\n",
+	       t->name, t->nr_lines, t->nr_ev, t->nr_maps, t->nr_pages,
+	       t->nr_iovas, t->nr_pairs, load_secs);
+	if (t->bad_unmaps || t->remaps)
+		printf("   %zu unmaps of unmapped IOVAs, %zu maps over mapped "
+		       "IOVAs (taken as unmap+map)\n", t->bad_unmaps,
+		       t->remaps);
+	printf("%-8s %5s %7s %6s %6s %6s %9s %9s %8s %8s %7s %9s %9s %8s %8s "
+	       "%7s\n", "policy", "quota", "pages", "pin%", "full%", "fmax%",
+	       "misses", "evict", "pk_pin", "pk_live", "overq", "fl_strict",
+	       "fl_lazy", "pf_iss", "pf_use", "Mev/s");
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * a / b : 0;
+}
+
+static void report(const struct sim_opts *o, const struct sim_trace *t,
+		   const struct sim_policy *p, double frac, uint64_t quota,
+		   const struct sim_res *r)
+{
+	double mev = r->secs > 0 ? t->nr_ev / r->secs / 1e6 : 0;
+
+	if (!o->quiet)
+		printf("%-8s %4.0f%% %7llu %6.2f %6.2f %6.2f %9llu %9llu %8llu "
+		       "%8llu %7llu %9llu %9llu %8llu %8llu %7.1f\n",
+		       p->name, frac * 100, (unsigned long long)quota,
+		       pct(r->pin_hits, r->maps), pct(r->full_hits, r->maps),
+		       pct(r->opt_pair_hits, r->maps),
+		       (unsigned long long)r->misses,
+		       (unsigned long long)r->evictions,
+		       (unsigned long long)r->peak_pinned,
+		       (unsigned long long)r->peak_live,
+		       (unsigned long long)r->over_quota,
+		       (unsigned long long)r->flush_strict,
+		       (unsigned long long)r->flush_lazy,
+		       (unsigned long long)r->pf_issued,
+		       (unsigned long long)r->pf_useful, mev);
+	if (o->csv)
+		fprintf(o->csv, "%s,%s,%.4f,%llu,%llu,%llu,%llu,%llu,%llu,%llu,"
+			"%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.4f,%.4f,%.4f,"
+			"%.2f\n", t->name, p->name, frac,
+			(unsigned long long)quota,
+			(unsigned long long)r->maps,
+			(unsigned long long)r->full_hits,
+			(unsigned long long)r->pin_hits,
+			(unsigned long long)r->misses,
+			(unsigned long long)r->evictions,
+			(unsigned long long)r->peak_pinned,
+			(unsigned long long)r->peak_live,
+			(unsigned long long)r->over_quota,
+			(unsigned long long)r->flush_strict,
+			(unsigned long long)r->flush_lazy,
+			(unsigned long long)r->pf_issued,
+			(unsigned long long)r->pf_useful,
+			(unsigned long long)r->opt_pair_hits,
+			(unsigned long long)t->nr_ev,
+			pct(r->pin_hits, r->maps), pct(r->full_hits, r->maps),
+			pct(r->opt_pair_hits, r->maps), mev);
+}
+
+static void run_trace(const struct sim_opts *o, const struct sim_trace *t)
+{
+	uint64_t *next_page = NULL;
+	double speed_ev = 0, speed_secs = 0;
+
+	for (int q = 0; q < o->nr_quota; q++) {
+		uint64_t quota = (uint64_t)(o->quota[q] * t->nr_pages + 0.5);
+
+		for (int i = 0; i < o->nr_pol; i++) {
+			const struct sim_policy *p = o->pol[i];
+			struct sim_cfg c = o->base;
+			struct sim_res r = { 0 };
+
+			c.kind = p->kind;
+			c.prefetch = p->prefetch;
+			c.quota = quota;
+			if (p->kind != SIM_OPT) {
+				sim_replay(t, &c, &r);
+				speed_ev += t->nr_ev;
+				speed_secs += r.secs;
+			} else {
+				double t0 = now();
+
+				if (!next_page)
+					next_page = opt_next_uses(t, false);
+				r.pin_hits = sim_opt(t, next_page, false,
+						     quota, &r);
+				r.opt_pair_hits = sim_xlate_bound(t);
+				r.secs = now() - t0;
+			}
+			report(o, t, p, o->quota[q], quota, &r);
+		}
+	}
+	if (speed_secs > 0)
+		printf("speed: %.1f M page events/s over the online runs "
+		       "(%.0f events in %.2f s, one core)\n",
+		       speed_ev / speed_secs / 1e6, speed_ev, speed_secs);
+	free(next_page);
+}
+
+static void print_memory(const struct sim_cfg *c)
+{
+	size_t pn = sizeof(struct vmc_pnode), gh = sizeof(struct vmc_ghost);
+	size_t ag = sizeof(struct vmc_agnode), hb = sizeof(struct hlist_head);
+
+	printf("memory per cached page: policy node %zu B; LIRS adds %.1f "
+	       "ghosts x (%zu B + %zu B bucket) = %.0f B; prefetch adds %.1f "
+	       "graph nodes x (%zu B + %zu B bucket) = %.0f B\n",
+	       pn, c->ghosts, gh, hb, c->ghosts * (gh + hb), c->pf_nodes, ag,
+	       hb, c->pf_nodes * (ag + hb));
+}
+
+static int gen_trace(const char *name, uint64_t seed)
+{
+	struct sim_trace t;
+
+	if (sim_trace_synth(&t, name, seed, stdout)) {
+		fprintf(stderr, "unknown synthetic trace %s\n", name);
+		return 2;
+	}
+	sim_trace_free(&t);
+	return 0;
+}
+
+static FILE *open_csv(const char *dir, const char *trace, const char *what)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.%s.csv", dir, trace, what);
+	f = fopen(path, "w");
+	if (!f)
+		perror(path);
+	return f;
+}
+
+static int load(struct sim_trace *t, const char *arg, uint64_t seed)
+{
+	if (!strncmp(arg, "synth-", 6))
+		return sim_trace_synth(t, arg, seed, NULL);
+	return sim_trace_load(t, arg);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "policies", 1, NULL, 'p' }, { "quotas", 1, NULL, 'q' },
+		{ "batch", 1, NULL, 'b' }, { "csv", 1, NULL, 'c' },
+		{ "locality", 1, NULL, 'l' }, { "gen", 1, NULL, 'g' },
+		{ "seed", 1, NULL, 's' }, { "quiet", 0, NULL, 'Q' },
+		{ "pf-succ", 1, NULL, 1 }, { "pf-depth", 1, NULL, 2 },
+		{ "pf-width", 1, NULL, 3 }, { "pf-max", 1, NULL, 4 },
+		{ "pf-nodes", 1, NULL, 5 }, { "pf-evict", 1, NULL, 6 },
+		{ "ghosts", 1, NULL, 7 }, { "help", 0, NULL, 'h' },
+		{ NULL },
+	};
+	char defpol[] = "fifo,lru,lirs,lru+pf,lirs+pf,opt";
+	char defq[] = ".1,.25,.5,.75,1";
+	struct sim_opts o = {
+		.base = {
+			.ag = { .succ = 2, .depth = 4, .width = 1,
+				.max_pages = 8 },
+			.pf_nodes = 4, .ghosts = 2, .batch = 16,
+			.pf_evict = true,
+		},
+	};
+	const char *gen = NULL;
+	uint64_t seed = 1;
+	int opt;
+
+	parse_policies(&o, defpol);
+	parse_quotas(&o, defq);
+	while ((opt = getopt_long(argc, argv, "p:q:b:c:l:g:s:Qh", lopts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'p': parse_policies(&o, optarg); break;
+		case 'q': parse_quotas(&o, optarg); break;
+		case 'b': o.base.batch = atoi(optarg) ?: 1; break;
+		case 'c':
+			o.csv = fopen(optarg, "w");
+			if (!o.csv) {
+				perror(optarg);
+				return 2;
+			}
+			fprintf(o.csv, "trace,policy,quota_frac,quota_pages,"
+				"maps,full_hits,pin_hits,misses,evictions,"
+				"peak_pinned,peak_live,over_quota,flush_strict,"
+				"flush_lazy,pf_issued,pf_useful,opt_pair_hits,"
+				"events,pin_hit_pct,full_hit_pct,"
+				"xlate_bound_pct,mev_per_s\n");
+			break;
+		case 'l': o.locality_dir = optarg; break;
+		case 'g': gen = optarg; break;
+		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 'Q': o.quiet = true; break;
+		case 1: o.base.ag.succ = atoi(optarg); break;
+		case 2: o.base.ag.depth = atoi(optarg); break;
+		case 3: o.base.ag.width = atoi(optarg); break;
+		case 4: o.base.ag.max_pages = atoi(optarg); break;
+		case 5: o.base.pf_nodes = atof(optarg); break;
+		case 6: o.base.pf_evict = atoi(optarg); break;
+		case 7: o.base.ghosts = atof(optarg); break;
+		default: usage();
+		}
+	}
+	if (gen)
+		return gen_trace(gen, seed);
+	if (optind == argc)
+		usage();
+	print_memory(&o.base);
+	for (int i = optind; i < argc; i++) {
+		struct sim_trace t;
+		double t0 = now();
+
+		if (load(&t, argv[i], seed)) {
+			fprintf(stderr, "cannot load %s\n", argv[i]);
+			return 1;
+		}
+		if (!o.quiet)
+			print_header(&t, now() - t0);
+		run_trace(&o, &t);
+		if (o.locality_dir) {
+			FILE *rd = open_csv(o.locality_dir, t.name, "reuse");
+			FILE *ws = open_csv(o.locality_dir, t.name, "wset");
+
+			if (rd && ws)
+				sim_locality(&t, rd, ws, stdout);
+			if (rd)
+				fclose(rd);
+			if (ws)
+				fclose(ws);
+		}
+		sim_trace_free(&t);
+	}
+	if (o.csv)
+		fclose(o.csv);
+	return 0;
+}
