@@ -35,7 +35,15 @@ void *vmc_open(unsigned long arg)
 	INIT_LIST_HEAD(&c->domains);
 	c->dma_root = RB_ROOT;
 	iommu_iotlb_gather_init(&c->gather);
+	INIT_LIST_HEAD(&c->release);
 	c->dma_avail = READ_ONCE(vmc_dma_entry_limit);
+	c->vm = vmc_vm_get();
+	if (IS_ERR(c->vm)) {
+		long ret = PTR_ERR(c->vm);
+
+		kfree(c);
+		return ERR_PTR(ret);
+	}
 	c->id = atomic_inc_return(&vmc_container_ids);
 	c->pid = task_tgid_nr(current);
 	vmc_debugfs_add(c);
@@ -68,6 +76,7 @@ void vmc_release(void *iommu_data)
 		vmc_domain_free(d);
 	mutex_unlock(&c->lock);
 	WARN_ON_ONCE(c->stats.pinned_pages);
+	vmc_vm_put(c->vm);
 	kfree(c->iova_ranges);
 	mutex_destroy(&c->lock);
 	kfree(c);
@@ -168,16 +177,19 @@ static int vmc_ranges_build(struct vmc_container *c, struct iommu_domain *extra_
 			    struct iommu_group *extra_group, struct vmc_iova_range **out,
 			    unsigned int *nr_out)
 {
-	struct iommu_domain_geometry *geo = &extra_domain->geometry;
 	struct iommu_resv_region *region, *tmp;
 	struct vmc_iova_range *r;
 	struct vmc_domain *d;
 	struct vmc_group *g;
-	u64 start = geo->aperture_start, last = geo->aperture_end;
+	u64 start = 0, last = U64_MAX;
 	unsigned int nr = 1;
 	LIST_HEAD(resv);
 	int ret = 0;
 
+	if (extra_domain) {
+		start = extra_domain->geometry.aperture_start;
+		last = extra_domain->geometry.aperture_end;
+	}
 	list_for_each_entry(d, &c->domains, node) {
 		start = max_t(u64, start, d->domain->geometry.aperture_start);
 		last = min_t(u64, last, d->domain->geometry.aperture_end);
@@ -291,27 +303,40 @@ static int vmc_group_check(struct vmc_container *c, struct iommu_group *group,
 }
 
 /* Put @g into an existing domain of @c, if the IOMMU driver lets it in. */
-static bool vmc_join_domain(struct vmc_container *c, struct vmc_group *g,
-			    struct iommu_domain *fresh)
+/*
+ * Attach @g to an existing domain of @c if the IOMMU driver lets it in
+ * (*@joined says which), else to the fresh @dom.  A domain that enforces
+ * coherency refuses a device that cannot snoop, which then gets its own.
+ */
+static int vmc_attach_dom(struct vmc_container *c, struct vmc_group *g,
+			  struct iommu_domain *dom, struct vmc_domain **joined)
 {
 	struct vmc_domain *d;
 
 	list_for_each_entry(d, &c->domains, node) {
-		if (d->domain->ops != fresh->ops)
+		if (d->domain->ops != dom->ops)
 			continue;
-		/*
-		 * A domain that enforces coherency refuses a device that
-		 * cannot snoop, which then gets a domain of its own.
-		 */
 		if (!iommu_attach_group(d->domain, g->iommu_group)) {
 			list_add(&g->node, &d->groups);
-			return true;
+			*joined = d;
+			return 0;
 		}
 	}
-	return false;
+	*joined = NULL;
+	return iommu_attach_group(dom, g->iommu_group);
 }
 
-/* Attach @g to the new domain @dom and replay every mapping into it. */
+static void vmc_detach_dom(struct vmc_group *g, struct iommu_domain *dom,
+			   struct vmc_domain *joined)
+{
+	if (joined) {
+		list_del(&g->node);
+		dom = joined->domain;
+	}
+	iommu_detach_group(dom, g->iommu_group);
+}
+
+/* Make the attached @dom a domain of @c, with every mapping replayed. */
 static int vmc_add_domain(struct vmc_container *c, struct vmc_group *g,
 			  struct iommu_domain *dom)
 {
@@ -323,16 +348,10 @@ static int vmc_add_domain(struct vmc_container *c, struct vmc_group *g,
 		return -ENOMEM;
 	INIT_LIST_HEAD(&d->groups);
 	d->domain = dom;
-	ret = iommu_attach_group(dom, g->iommu_group);
-	if (ret) {
-		kfree(d);
-		return ret;
-	}
 	d->enforce_cc = dom->ops->enforce_cache_coherency &&
 			dom->ops->enforce_cache_coherency(dom);
 	ret = vmc_dma_replay(c, d);
 	if (ret) {
-		iommu_detach_group(dom, g->iommu_group);
 		kfree(d);
 		return ret;
 	}
@@ -359,6 +378,7 @@ static unsigned long vmc_pgsizes(struct vmc_container *c, struct iommu_domain *d
 static int vmc_attach_locked(struct vmc_container *c, struct vmc_group *g)
 {
 	struct vmc_iova_range *ranges;
+	struct vmc_domain *joined;
 	struct iommu_domain *dom;
 	unsigned long pgsizes;
 	unsigned int nr;
@@ -367,14 +387,19 @@ static int vmc_attach_locked(struct vmc_container *c, struct vmc_group *g)
 	dom = vmc_domain_alloc(g->iommu_group);
 	if (IS_ERR(dom))
 		return PTR_ERR(dom);
-	ret = vmc_ranges_build(c, dom, g->iommu_group, &ranges, &nr);
+	ret = vmc_attach_dom(c, g, dom, &joined);
 	if (ret)
 		goto out_free_domain;
+	/* Apertures are final only once a device is attached. */
+	ret = vmc_ranges_build(c, joined ? NULL : dom, joined ? NULL : g->iommu_group,
+			       &ranges, &nr);
+	if (ret)
+		goto out_detach;
 	ret = -EINVAL;
-	pgsizes = vmc_pgsizes(c, dom);
+	pgsizes = joined ? c->pgsize_bitmap : vmc_pgsizes(c, dom);
 	if (!nr || !pgsizes || !vmc_ranges_cover_dmas(c, ranges, nr))
 		goto out_free_ranges;
-	if (vmc_join_domain(c, g, dom)) {
+	if (joined) {
 		iommu_domain_free(dom);
 	} else {
 		ret = vmc_add_domain(c, g, dom);
@@ -389,6 +414,8 @@ static int vmc_attach_locked(struct vmc_container *c, struct vmc_group *g)
 
 out_free_ranges:
 	kfree(ranges);
+out_detach:
+	vmc_detach_dom(g, dom, joined);
 out_free_domain:
 	iommu_domain_free(dom);
 	return ret;

@@ -5,6 +5,8 @@
  *
  * /sys/kernel/debug/vfio_mapcache/stats                 module-wide
  * /sys/kernel/debug/vfio_mapcache/container-<id>/stats  one container
+ * /sys/kernel/debug/vfio_mapcache/vm-<pid>/stats        one VM's pin cache
+ * /sys/kernel/debug/vfio_mapcache/vm-<pid>/pins         its pinned pages
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
@@ -16,11 +18,17 @@
 
 static const char * const vmc_stat_names[VMC_NR_STATS] = {
 	"pinned_pages", "pins", "unpins", "map_requests", "unmap_requests",
-	"iommu_maps", "iommu_unmaps", "iotlb_flushes",
+	"iommu_maps", "iommu_unmaps", "iotlb_flushes", "full_hits", "pin_hits",
+	"misses", "evictions", "eviction_batches", "quota_failures", "notifier_drops",
 };
 
 static atomic64_t vmc_totals[VMC_NR_STATS];
 static struct dentry *vmc_debugfs_root;
+
+void vmc_debugfs_stat_add(size_t offset, u64 n)
+{
+	atomic64_add(n, &vmc_totals[offset / sizeof(u64)]);
+}
 
 void vmc_stat_add(struct vmc_container *c, size_t offset, u64 n)
 {
@@ -60,6 +68,50 @@ static int vmc_container_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vmc_container);
+
+static int vmc_vm_stats_show(struct seq_file *m, void *unused)
+{
+	struct vmc_vm *vm = m->private;
+	u64 *v = (u64 *)&vm->stats;
+	unsigned int i;
+
+	mutex_lock(&vm->lock);
+	seq_printf(m, "pid %d\n", vm->pid);
+	for (i = 0; i < VMC_NR_STATS; i++)
+		seq_printf(m, "%s %llu\n", vmc_stat_names[i], v[i]);
+	seq_printf(m, "live_pages %llu\n", vm->live_pages);
+	seq_printf(m, "cache_pinned_pages %llu\n", vm->pinned_pages);
+	mutex_unlock(&vm->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vmc_vm_stats);
+
+/* One line per pinned page: virtual page, frame, live users, flags. */
+static int vmc_vm_pins_show(struct seq_file *m, void *unused)
+{
+	struct vmc_vm *vm = m->private;
+	struct vmc_pin *pin;
+	unsigned long idx;
+
+	seq_puts(m, "# vaddr pfn live flags\n");
+	mutex_lock(&vm->lock);
+	xa_for_each(&vm->pins, idx, pin)
+		seq_printf(m, "%#lx %#lx %u %s%s\n", idx << PAGE_SHIFT, page_to_pfn(pin->page),
+			   pin->live, pin->writable ? "w" : "r", pin->live ? "" : " cached");
+	mutex_unlock(&vm->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vmc_vm_pins);
+
+void vmc_debugfs_add_vm(struct vmc_vm *vm)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "vm-%d", vm->pid);
+	vm->debugfs = debugfs_create_dir(name, vmc_debugfs_root);
+	debugfs_create_file("stats", 0400, vm->debugfs, vm, &vmc_vm_stats_fops);
+	debugfs_create_file("pins", 0400, vm->debugfs, vm, &vmc_vm_pins_fops);
+}
 
 void vmc_debugfs_add(struct vmc_container *c)
 {

@@ -80,16 +80,36 @@ static void vmc_unpin_pages(struct vmc_container *c, struct page **pages,
 	vmc_uncount(c, pinned_pages, nr_pages);
 }
 
+/* Unmapped cached mappings give their pins back to the VM's cache. */
+static void vmc_release_cached(struct vmc_container *c)
+{
+	struct vmc_dma *dma, *tmp;
+
+	list_for_each_entry_safe(dma, tmp, &c->release, release) {
+		vmc_pc_put(c->vm, dma->pins, dma->nr_pins);
+		list_del(&dma->release);
+		kvfree(dma->pins);
+		kfree(dma);
+	}
+	vmc_vm_unaccount_flush(c->vm);
+}
+
 /* Sync the IOTLB gather, then unpin what it covered. */
 static void vmc_unpin_flush(struct vmc_container *c)
 {
 	struct vmc_domain *first = vmc_first_domain(c);
 	unsigned int i;
 
+	if (c->gather_dirty) {
+		iommu_iotlb_sync(first->domain, &c->gather);
+		vmc_count(c, iotlb_flushes, 1);
+		c->gather_dirty = false;
+		iommu_iotlb_gather_init(&c->gather);
+	}
+	if (!list_empty(&c->release))
+		vmc_release_cached(c);
 	if (!c->nr_unpins)
 		return;
-	iommu_iotlb_sync(first->domain, &c->gather);
-	vmc_count(c, iotlb_flushes, 1);
 	for (i = 0; i < c->nr_unpins; i++) {
 		struct vmc_unpin *u = &c->unpins[i];
 
@@ -98,7 +118,6 @@ static void vmc_unpin_flush(struct vmc_container *c)
 		vmc_uncount(c, pinned_pages, u->nr_pages);
 	}
 	c->nr_unpins = 0;
-	iommu_iotlb_gather_init(&c->gather);
 }
 
 static void vmc_unpin_queue(struct vmc_container *c, phys_addr_t phys, size_t size,
@@ -152,6 +171,7 @@ static void vmc_dma_unmap_pages(struct vmc_container *c, struct vmc_dma *dma, u6
 		len = vmc_contig_len(first->domain, dma->iova + off, phys, size - off);
 		unmapped = iommu_unmap_fast(first->domain, dma->iova + off, len, &c->gather);
 		vmc_count(c, iommu_unmaps, 1);
+		c->gather_dirty = true;
 		if (WARN_ON_ONCE(!unmapped))
 			break;
 		vmc_unpin_queue(c, phys, unmapped, dma->prot & IOMMU_WRITE);
@@ -159,14 +179,37 @@ static void vmc_dma_unmap_pages(struct vmc_container *c, struct vmc_dma *dma, u6
 	}
 }
 
+/* Unmap a cached mapping at once; its pins wait for the IOTLB sync. */
+static void vmc_dma_unmap_cached(struct vmc_container *c, struct vmc_dma *dma)
+{
+	struct vmc_domain *first = vmc_first_domain(c), *d;
+
+	if (dma->size && first) {
+		d = first;
+		list_for_each_entry_continue(d, &c->domains, node) {
+			iommu_unmap(d->domain, dma->iova, dma->size);
+			vmc_count(c, iommu_unmaps, 1);
+			vmc_count(c, iotlb_flushes, 1);
+		}
+		iommu_unmap_fast(first->domain, dma->iova, dma->size, &c->gather);
+		vmc_count(c, iommu_unmaps, 1);
+		c->gather_dirty = true;
+	}
+	list_add_tail(&dma->release, &c->release);
+}
+
 /* Unlink @dma and release what it mapped; the caller flushes the queue. */
 static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma)
 {
-	vmc_dma_unmap_pages(c, dma, dma->size);
-	vmc_unaccount(dma->mm, dma->size >> PAGE_SHIFT);
 	rb_erase(&dma->node, &c->dma_root);
 	c->dma_avail++;
 	mmdrop(dma->mm);
+	if (dma->pins) {
+		vmc_dma_unmap_cached(c, dma);
+		return;
+	}
+	vmc_dma_unmap_pages(c, dma, dma->size);
+	vmc_unaccount(dma->mm, dma->size >> PAGE_SHIFT);
 	kfree(dma);
 }
 
@@ -320,6 +363,57 @@ static int vmc_dma_pin_map(struct vmc_container *c, struct vmc_dma *dma, u64 siz
 	return ret;
 }
 
+/* Map the pinned pages of a cached mapping, in physically contiguous runs. */
+static int vmc_dma_map_pins(struct vmc_container *c, struct vmc_dma *dma)
+{
+	unsigned long i = 0, j, pfn;
+	u64 mapped = 0;
+	int ret = 0;
+
+	while (i < dma->nr_pins) {
+		pfn = page_to_pfn(dma->pins[i]->page);
+		for (j = i + 1; j < dma->nr_pins &&
+		     page_to_pfn(dma->pins[j]->page) == pfn + j - i; j++)
+			;
+		ret = vmc_map_run(c, dma->iova + mapped, PFN_PHYS(pfn), (j - i) << PAGE_SHIFT,
+				  dma->prot);
+		if (ret)
+			break;
+		mapped += (j - i) << PAGE_SHIFT;
+		i = j;
+	}
+	/* On failure the caller unmaps the prefix that made it. */
+	if (ret)
+		dma->size = mapped;
+	return ret;
+}
+
+/* Should the VM's pin cache serve a map by the calling process? */
+static bool vmc_dma_use_cache(struct vmc_container *c)
+{
+	return c->vm && c->vm->mm == current->mm &&
+	       READ_ONCE(c->vm->mode) != VMC_MODE_OFF;
+}
+
+static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
+{
+	unsigned long nr = dma->size >> PAGE_SHIFT;
+	int ret;
+
+	dma->pins = kvcalloc(nr, sizeof(*dma->pins), GFP_KERNEL_ACCOUNT);
+	if (!dma->pins)
+		return -ENOMEM;
+	ret = vmc_pc_get(c->vm, dma->vaddr, nr, dma->prot & IOMMU_WRITE, dma->pins);
+	if (ret) {
+		kvfree(dma->pins);
+		dma->pins = NULL;
+		dma->size = 0;
+		return ret;
+	}
+	dma->nr_pins = nr;
+	return vmc_dma_map_pins(c, dma);
+}
+
 int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
 		u64 size, int prot)
 {
@@ -337,7 +431,10 @@ int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
 	mmgrab(dma->mm);
 	vmc_dma_link(c, dma);
 	c->dma_avail--;
-	ret = vmc_dma_pin_map(c, dma, size);
+	if (vmc_dma_use_cache(c))
+		ret = vmc_dma_pin_map_cached(c, dma);
+	else
+		ret = vmc_dma_pin_map(c, dma, size);
 	if (ret) {
 		vmc_dma_remove(c, dma);
 		vmc_unpin_flush(c);

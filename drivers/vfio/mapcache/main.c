@@ -44,6 +44,61 @@ __MODULE_PARM_TYPE(dma_entry_limit, "uint");
 MODULE_PARM_DESC(dma_entry_limit,
 		 "Maximum number of MAP_DMA mappings per container, 1..2147483647 (default: 65535), as type1's parameter of that name.");
 
+unsigned long vmc_default_quota_bytes;
+module_param_named(default_quota_bytes, vmc_default_quota_bytes, ulong, 0644);
+MODULE_PARM_DESC(default_quota_bytes,
+		 "Pin quota of VMs created afterwards, in bytes, rounded down to pages; 0: no limit (default: 0). Per VM: /sys/kernel/vfio_mapcache/<pid>/quota_bytes.");
+
+int vmc_default_policy = VMC_POLICY_LRU;
+int vmc_default_mode = VMC_MODE_STRICT;
+
+/* Keyword parameters: @kp->arg points at the int, the table is picked by it. */
+static int vmc_keyword(const struct kernel_param *kp, const char *val)
+{
+	int i;
+
+	if (kp->arg == &vmc_default_mode)
+		return sysfs_match_string(vmc_mode_names, val);
+	for (i = 0; i < VMC_POLICY_NR; i++)
+		if (sysfs_streq(val, vmc_policy_kind_name(i)))
+			return i;
+	return -EINVAL;
+}
+
+static int vmc_keyword_set(const char *val, const struct kernel_param *kp)
+{
+	int v = vmc_keyword(kp, val);
+
+	if (v < 0)
+		return -EINVAL;
+	WRITE_ONCE(*(int *)kp->arg, v);
+	return 0;
+}
+
+static int vmc_keyword_get(char *buf, const struct kernel_param *kp)
+{
+	int v = READ_ONCE(*(int *)kp->arg);
+
+	if (kp->arg == &vmc_default_mode)
+		return sysfs_emit(buf, "%s\n", vmc_mode_names[v]);
+	return sysfs_emit(buf, "%s\n", vmc_policy_kind_name(v));
+}
+
+static const struct kernel_param_ops vmc_keyword_ops = {
+	.set = vmc_keyword_set,
+	.get = vmc_keyword_get,
+};
+
+module_param_cb(default_policy, &vmc_keyword_ops, &vmc_default_policy, 0644);
+__MODULE_PARM_TYPE(default_policy, "string");
+MODULE_PARM_DESC(default_policy,
+		 "Eviction policy of VMs created afterwards: lru, fifo or lirs (default: lru).");
+
+module_param_cb(default_mode, &vmc_keyword_ops, &vmc_default_mode, 0644);
+__MODULE_PARM_TYPE(default_mode, "string");
+MODULE_PARM_DESC(default_mode,
+		 "Map-cache mode of VMs created afterwards: off, strict or lazy (default: strict).");
+
 static const struct vfio_iommu_driver_ops vmc_ops = {
 	.name		= "vfio-iommu-mapcache",
 	.owner		= THIS_MODULE,
@@ -58,10 +113,14 @@ static int __init vmc_init(void)
 {
 	int ret;
 
+	ret = vmc_vm_init();
+	if (ret)
+		return ret;
 	vmc_debugfs_init();
 	ret = vfio_register_iommu_driver(&vmc_ops);
 	if (ret) {
 		vmc_debugfs_exit();
+		vmc_vm_exit();
 		return ret;
 	}
 	return 0;
@@ -71,6 +130,7 @@ static void __exit vmc_exit(void)
 {
 	vfio_unregister_iommu_driver(&vmc_ops);
 	vmc_debugfs_exit();
+	vmc_vm_exit();
 }
 
 module_init(vmc_init);

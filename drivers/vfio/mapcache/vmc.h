@@ -6,21 +6,28 @@
  * byte of a range, "last" its last byte (inclusive), "end" one past it.  A
  * range may reach U64_MAX, so code compares "last" values, never "end".
  *
- * Lock order: vmc_container.lock, then the VMM's mmap_lock (taken by GUP and
- * by locked_vm accounting).  Nothing else nests.
+ * Lock order: vmc_container.lock, then either vmc_vm.lock or the VMM's
+ * mmap_lock, never both: the VM's mmu notifier takes vmc_vm.lock under
+ * mmap_lock, so GUP and locked_vm accounting run with vmc_vm.lock dropped.
+ * vmc_vms_lock (the list of VMs) nests inside nothing and takes nothing.
  */
 #ifndef VMC_H
 #define VMC_H
 
 #include <linux/iommu.h>
 #include <linux/list.h>
+#include <linux/kobject.h>
 #include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched.h>
+#include <linux/xarray.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 
 #include "compat.h"
+#include "policy.h"
 #include "vfio.h"
 
 /* Unpins collected under one IOTLB gather before it is synced. */
@@ -29,7 +36,7 @@
 #define VMC_PIN_BATCH		(PAGE_SIZE / sizeof(struct page *))
 
 /**
- * struct vmc_stats - counters of one container (or of the whole module)
+ * struct vmc_stats - counters of a container, a VM, or the whole module
  * @pinned_pages: pages pinned now
  * @pins: pages pinned, in total
  * @unpins: pages unpinned, in total
@@ -38,6 +45,14 @@
  * @iommu_maps: iommu_map() calls
  * @iommu_unmaps: iommu_unmap() and iommu_unmap_fast() calls
  * @iotlb_flushes: IOTLB flushes (gather syncs and synchronous unmaps)
+ * @full_hits: pages a guest map found pinned and still in the IOMMU (lazy)
+ * @pin_hits: pages a guest map found pinned
+ * @misses: pages a guest map had to pin
+ * @evictions: cached pages unpinned to make room
+ * @eviction_batches: evictions done in one go (one flush, one unpin batch)
+ * @quota_failures: MAP_DMA requests refused because live pages fill the quota
+ * @notifier_drops: cached pages dropped because the VMM unmapped, remapped
+ *                  or discarded their address
  */
 struct vmc_stats {
 	u64 pinned_pages;
@@ -48,6 +63,96 @@ struct vmc_stats {
 	u64 iommu_maps;
 	u64 iommu_unmaps;
 	u64 iotlb_flushes;
+	u64 full_hits;
+	u64 pin_hits;
+	u64 misses;
+	u64 evictions;
+	u64 eviction_batches;
+	u64 quota_failures;
+	u64 notifier_drops;
+};
+
+/**
+ * enum vmc_mode - what a VM caches
+ * @VMC_MODE_OFF: nothing: every MAP pins, every UNMAP unpins (type1)
+ * @VMC_MODE_STRICT: pins; translations go at UNMAP_DMA as in type1
+ * @VMC_MODE_LAZY: pins and translations: an unmapped IOVA stays reachable
+ *                 by the device until evicted (trusted devices only)
+ * @VMC_MODE_NR: number of modes
+ */
+enum vmc_mode {
+	VMC_MODE_OFF,
+	VMC_MODE_STRICT,
+	VMC_MODE_LAZY,
+	VMC_MODE_NR,
+};
+
+/**
+ * struct vmc_pin - one page of a VM's pin cache
+ * @pn: policy node; @pn.key is the VMM's virtual page number
+ * @page: the pinned page
+ * @live: pages of guest mappings (of any container of the VM) that use it;
+ *        0 makes it a candidate for eviction
+ * @writable: pinned with FOLL_WRITE
+ * @stale: the VMM's address no longer maps @page (mmu notifier): no longer
+ *         in the cache, unpinned when its last live user goes
+ */
+struct vmc_pin {
+	struct vmc_pnode pn;
+	struct page *page;
+	unsigned int live;
+	bool writable;
+	bool stale;
+};
+
+/**
+ * struct vmc_vm - a VM: the VMM process (its mm) and its pin cache
+ * @kobj: /sys/kernel/vfio_mapcache/<pid>; its refcount is the VM's
+ * @node: link in the list of VMs (vmc_vms_lock)
+ * @nr_containers: containers using this VM (vmc_vms_lock)
+ * @mm: the VMM's mm (a grab)
+ * @pid: the VMM's thread group
+ * @comm: the VMM's command name
+ * @notifier: drops cached pins whose address the VMM unmaps or discards
+ * @lock: protects the fields below; never held while taking mmap_lock
+ *        (GUP and locked_vm accounting run outside it) or a container lock
+ * @pins: vmc_pins by virtual page number (stale ones are not here)
+ * @policy: eviction order of the candidates
+ * @pmem: history storage of @policy
+ * @policy_kind: which policy
+ * @mode: what is cached
+ * @quota_pages: most pages pinned at once through the cache, 0: no limit
+ * @pinned_pages: pages pinned through the cache (live, candidate, stale, and
+ *                reserved by maps in flight)
+ * @live_pages: pins with live users
+ * @peak_pinned_pages: highest @pinned_pages
+ * @peak_live_pages: highest @live_pages
+ * @stats: counters
+ * @unaccount: pages to take off locked_vm once no lock forbids it
+ * @debugfs: the VM's debugfs directory
+ */
+struct vmc_vm {
+	struct kobject kobj;
+	struct list_head node;
+	unsigned int nr_containers;
+	struct mm_struct *mm;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+	struct mmu_interval_notifier notifier;
+	struct mutex lock;	/* protects every field below but @unaccount */
+	struct xarray pins;
+	struct vmc_policy policy;
+	struct vmc_policy_mem pmem;
+	enum vmc_policy_kind policy_kind;
+	enum vmc_mode mode;
+	u64 quota_pages;
+	u64 pinned_pages;
+	u64 live_pages;
+	u64 peak_pinned_pages;
+	u64 peak_live_pages;
+	struct vmc_stats stats;
+	atomic_long_t unaccount;
+	struct dentry *debugfs;
 };
 
 /**
@@ -92,6 +197,11 @@ struct vmc_iova_range {
  * @vaddr: the VMM's virtual address of @iova
  * @prot: IOMMU_READ / IOMMU_WRITE
  * @mm: the mm that was pinned (a grab, not a user reference)
+ * @pins: the VM's pins of each page, when the pin cache serves it; NULL
+ *        when the mapping pinned its pages itself (mode off)
+ * @nr_pins: entries of @pins holding a live reference
+ * @release: on vmc_container.release once unmapped, until the IOTLB sync
+ *           lets its pins go
  */
 struct vmc_dma {
 	struct rb_node node;
@@ -100,6 +210,9 @@ struct vmc_dma {
 	unsigned long vaddr;
 	int prot;
 	struct mm_struct *mm;
+	struct vmc_pin **pins;
+	unsigned long nr_pins;
+	struct list_head release;
 };
 
 /**
@@ -128,6 +241,9 @@ struct vmc_unpin {
  *          is synced; preallocated so that teardown needs no memory
  * @nr_unpins: entries used in @unpins
  * @gather: the current IOTLB gather of the first domain
+ * @gather_dirty: @gather holds unmaps that still need a sync
+ * @release: unmapped vmc_dmas whose pins go back to the cache after the sync
+ * @vm: the VM of the process that set the container up, or NULL
  * @stats: counters
  * @id: number shown in debugfs
  * @pid: thread group of the process that set the container up
@@ -144,6 +260,9 @@ struct vmc_container {
 	struct vmc_unpin unpins[VMC_UNPIN_BATCH];
 	unsigned int nr_unpins;
 	struct iommu_iotlb_gather gather;
+	bool gather_dirty;
+	struct list_head release;
+	struct vmc_vm *vm;
 	struct vmc_stats stats;
 	unsigned int id;
 	pid_t pid;
@@ -154,6 +273,29 @@ struct vmc_container {
 extern bool vmc_claim_type1v2;
 extern bool vmc_allow_unsafe_interrupts;
 extern unsigned int vmc_dma_entry_limit;
+extern unsigned long vmc_default_quota_bytes;
+extern int vmc_default_policy;
+extern int vmc_default_mode;
+
+/* vm.c: VMs, their sysfs directories and mmu notifiers */
+extern const char * const vmc_mode_names[VMC_MODE_NR];
+int vmc_vm_init(void);
+void vmc_vm_exit(void);
+struct vmc_vm *vmc_vm_get(void);
+void vmc_vm_put(struct vmc_vm *vm);
+void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n);
+void vmc_vm_unaccount_flush(struct vmc_vm *vm);
+
+/* pincache.c: the pin cache of a VM */
+int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
+	       bool write, struct vmc_pin **pins);
+void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
+int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages);
+int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind);
+void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode);
+int vmc_pc_init(struct vmc_vm *vm);
+void vmc_pc_destroy(struct vmc_vm *vm);
+void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end);
 
 /* container.c */
 void *vmc_open(unsigned long arg);
@@ -181,6 +323,8 @@ void vmc_debugfs_init(void);
 void vmc_debugfs_exit(void);
 void vmc_debugfs_add(struct vmc_container *c);
 void vmc_debugfs_remove(struct vmc_container *c);
+void vmc_debugfs_add_vm(struct vmc_vm *vm);
+void vmc_debugfs_stat_add(size_t offset, u64 n);
 
 /* stats: per container under its lock, and module-wide */
 void vmc_stat_add(struct vmc_container *c, size_t offset, u64 n);
@@ -189,5 +333,7 @@ void vmc_stat_sub(struct vmc_container *c, size_t offset, u64 n);
 	vmc_stat_add(c, offsetof(struct vmc_stats, field), n)
 #define vmc_uncount(c, field, n) \
 	vmc_stat_sub(c, offsetof(struct vmc_stats, field), n)
+#define vmc_vm_stat(vm, field, n) \
+	vmc_vm_count(vm, offsetof(struct vmc_stats, field), n)
 
 #endif /* VMC_H */

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The pin cache of a VM, keyed by the VMM's virtual page.
+ *
+ * A guest map takes a live reference on each page's pin, pinning only the
+ * pages that are not pinned yet; a guest unmap (after its IOTLB flush)
+ * drops the reference, and a page without live references stays pinned as
+ * a candidate for eviction.  Pages pinned through the cache never exceed
+ * the VM's quota: room is reserved before GUP, by evicting candidates in the
+ * policy's order, and a map that live pages alone would push over the quota
+ * fails with -ENOSPC.
+ *
+ * GUP and locked_vm accounting take mmap_lock, under which the mmu notifier
+ * takes vmc_vm.lock: so they run with vmc_vm.lock dropped, and the notifier
+ * sequence tells whether an invalidation raced with them.  Unpins that
+ * happen under vmc_vm.lock leave their locked_vm update to
+ * vmc_vm_unaccount_flush().
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "vmc.h"
+
+/* LIRS history: ghosts per quota page, and a cap for huge quotas. */
+#define VMC_GHOSTS_PER_PAGE	2
+#define VMC_GHOSTS_MAX		BIT(16)
+
+static u64 vmc_capacity(u64 quota_pages)
+{
+	return quota_pages ?: U64_MAX;
+}
+
+static void vmc_pmem_free(struct vmc_policy_mem *mem)
+{
+	kvfree(mem->ghosts);
+	kvfree(mem->buckets);
+	memset(mem, 0, sizeof(*mem));
+}
+
+/* History storage for @kind at @quota_pages; none for LRU and FIFO. */
+static int vmc_pmem_alloc(struct vmc_policy_mem *mem, enum vmc_policy_kind kind,
+			  u64 quota_pages)
+{
+	u64 n = quota_pages ? quota_pages * VMC_GHOSTS_PER_PAGE : VMC_GHOSTS_MAX;
+
+	memset(mem, 0, sizeof(*mem));
+	if (kind != VMC_POLICY_LIRS)
+		return 0;
+	mem->nr_ghosts = min_t(u64, n, VMC_GHOSTS_MAX);
+	mem->nr_buckets = roundup_pow_of_two(max(mem->nr_ghosts / 2, 1U));
+	mem->ghosts = kvcalloc(mem->nr_ghosts, sizeof(*mem->ghosts), GFP_KERNEL_ACCOUNT);
+	mem->buckets = kvcalloc(mem->nr_buckets, sizeof(*mem->buckets), GFP_KERNEL_ACCOUNT);
+	if (!mem->ghosts || !mem->buckets) {
+		vmc_pmem_free(mem);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int vmc_pc_init(struct vmc_vm *vm)
+{
+	int ret;
+
+	xa_init(&vm->pins);
+	ret = vmc_pmem_alloc(&vm->pmem, vm->policy_kind, vm->quota_pages);
+	if (ret)
+		return ret;
+	return vmc_policy_init(&vm->policy, vm->policy_kind, vmc_capacity(vm->quota_pages),
+			       &vm->pmem);
+}
+
+/* Unpin a page no guest mapping uses; never marks it dirty (see below). */
+static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
+{
+	/*
+	 * Pages are dirtied when pinned for write (FOLL_WRITE faults them in
+	 * writable); set_page_dirty_lock() here could sleep on a page lock
+	 * that an invalidating truncate holds.
+	 */
+	unpin_user_page(pin->page);
+	vm->pinned_pages--;
+	atomic_long_inc(&vm->unaccount);
+	vmc_vm_stat(vm, unpins, 1);
+	vmc_vm_stat(vm, pinned_pages, -1ULL);
+	kfree(pin);
+}
+
+/* Take a cached pin out of the cache and unpin it. */
+static void vmc_pin_drop(struct vmc_vm *vm, struct vmc_pin *pin, bool evicted)
+{
+	xa_erase(&vm->pins, pin->pn.key);
+	vmc_policy_del(&vm->policy, &pin->pn, evicted);
+	vmc_pin_unpin(vm, pin);
+}
+
+void vmc_pc_destroy(struct vmc_vm *vm)
+{
+	struct vmc_pin *pin;
+	unsigned long idx;
+
+	mutex_lock(&vm->lock);
+	xa_for_each(&vm->pins, idx, pin) {
+		WARN_ON_ONCE(pin->live);
+		vmc_pin_drop(vm, pin, VMC_DEL_DROP);
+	}
+	mutex_unlock(&vm->lock);
+	xa_destroy(&vm->pins);
+	vmc_pmem_free(&vm->pmem);
+}
+
+/* Evict candidates until @nr_pages more fit in the quota; false if not. */
+static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
+{
+	u64 evicted = 0;
+
+	lockdep_assert_held(&vm->lock);
+	if (!vm->quota_pages)
+		return true;
+	while (vm->pinned_pages + nr_pages > vm->quota_pages) {
+		struct vmc_pnode *pn = vmc_policy_victim(&vm->policy);
+
+		if (!pn)
+			break;
+		/* Strict: a candidate has no translation left to flush. */
+		vmc_pin_drop(vm, container_of(pn, struct vmc_pin, pn), VMC_DEL_EVICT);
+		evicted++;
+	}
+	if (evicted) {
+		vmc_vm_stat(vm, evictions, evicted);
+		vmc_vm_stat(vm, eviction_batches, 1);
+	}
+	return vm->pinned_pages + nr_pages <= vm->quota_pages;
+}
+
+static void vmc_pc_reserve(struct vmc_vm *vm, u64 nr_pages)
+{
+	vm->pinned_pages += nr_pages;
+	vm->peak_pinned_pages = max(vm->peak_pinned_pages, vm->pinned_pages);
+}
+
+static void vmc_pin_use(struct vmc_vm *vm, struct vmc_pin *pin)
+{
+	if (!pin->live++) {
+		vm->live_pages++;
+		vm->peak_live_pages = max(vm->peak_live_pages, vm->live_pages);
+	}
+	vmc_policy_hit(&vm->policy, &pin->pn);
+}
+
+static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
+{
+	if (--pin->live)
+		return;
+	vm->live_pages--;
+	if (pin->stale)
+		vmc_pin_unpin(vm, pin);
+	else
+		vmc_policy_unmap(&vm->policy, &pin->pn);
+}
+
+void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages)
+{
+	unsigned long i;
+
+	mutex_lock(&vm->lock);
+	for (i = 0; i < nr_pages; i++)
+		if (pins[i])
+			vmc_pin_unuse(vm, pins[i]);
+	/* Above a lowered quota, pages that stop being live go at once. */
+	vmc_pc_make_room(vm, 0);
+	mutex_unlock(&vm->lock);
+}
+
+/*
+ * The cached pin of @vpn can serve a @write map?  Takes a live reference if
+ * so.  A read-only pin asked for write is a miss: the new pin replaces it.
+ */
+static struct vmc_pin *vmc_pc_lookup(struct vmc_vm *vm, unsigned long vpn, bool write)
+{
+	struct vmc_pin *pin = xa_load(&vm->pins, vpn);
+
+	if (!pin || (write && !pin->writable))
+		return NULL;
+	vmc_pin_use(vm, pin);
+	return pin;
+}
+
+/* Release the pages GUP gave for the NULL entries of @pins[0, @nr). */
+static void vmc_pc_unpin_new(struct vmc_pin **pins, struct page **pages,
+			     unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		if (!pins[i])
+			unpin_user_page(pages[i]);
+}
+
+/* GUP the pages of @pins that are NULL, in runs; all or nothing. */
+static int vmc_pc_gup(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
+		      bool write, struct vmc_pin **pins, struct page **pages)
+{
+	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	unsigned long i = 0, j;
+	long got = 0;
+
+	mmap_read_lock(vm->mm);
+	while (i < nr) {
+		if (pins[i]) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < nr && !pins[j]; j++)
+			;
+		got = vmc_compat_pin_remote(vm->mm, vaddr + (i << PAGE_SHIFT), j - i, flags,
+					    pages + i);
+		if (got != j - i)
+			break;
+		i = j;
+	}
+	mmap_read_unlock(vm->mm);
+	if (i == nr)
+		return 0;
+	if (got > 0)
+		unpin_user_pages(pages + i, got);
+	vmc_pc_unpin_new(pins, pages, i);
+	/* VM_PFNMAP / VM_IO (device BARs) end up here as -EFAULT. */
+	return got < 0 ? got : -EFAULT;
+}
+
+/* Put a freshly pinned page into the cache, live; replaces a stale entry. */
+static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
+				     struct page *page, bool write)
+{
+	struct vmc_pin *old = xa_load(&vm->pins, vpn), *pin;
+
+	if (old && old->page == page) {
+		/* Same page, now also pinned for write: keep one pin. */
+		unpin_user_page(page);
+		old->writable |= write;
+		vm->pinned_pages--;
+		atomic_long_inc(&vm->unaccount);
+		vmc_pin_use(vm, old);
+		return old;
+	}
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	if (!pin)
+		return NULL;
+	if (old) {
+		/* The address maps another page now: the old pin is stale. */
+		xa_erase(&vm->pins, vpn);
+		vmc_policy_del(&vm->policy, &old->pn, VMC_DEL_DROP);
+		if (old->live)
+			old->stale = true;
+		else
+			vmc_pin_unpin(vm, old);
+	}
+	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_KERNEL_ACCOUNT))) {
+		kfree(pin);
+		return NULL;
+	}
+	pin->page = page;
+	pin->writable = write;
+	pin->live = 1;
+	vm->live_pages++;
+	vm->peak_live_pages = max(vm->peak_live_pages, vm->live_pages);
+	vmc_policy_insert(&vm->policy, &pin->pn, vpn, VMC_INS_LIVE);
+	vmc_vm_stat(vm, pins, 1);
+	vmc_vm_stat(vm, pinned_pages, 1);
+	return pin;
+}
+
+/*
+ * Insert the pages GUP gave; on failure the pins inserted so far stay live
+ * in @pins for the caller to release, the rest are unpinned.
+ */
+static int vmc_pc_insert_all(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
+			     bool write, struct vmc_pin **pins, struct page **pages)
+{
+	unsigned long i, vpn = vaddr >> PAGE_SHIFT;
+
+	for (i = 0; i < nr; i++) {
+		if (pins[i])
+			continue;
+		pins[i] = vmc_pc_insert(vm, vpn + i, pages[i], write);
+		if (!pins[i]) {
+			unpin_user_page(pages[i]);
+			vm->pinned_pages--;
+			atomic_long_inc(&vm->unaccount);
+			for (i++; i < nr; i++)
+				if (!pins[i]) {
+					unpin_user_page(pages[i]);
+					vm->pinned_pages--;
+					atomic_long_inc(&vm->unaccount);
+				}
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Undo the live references of @pins and a reservation of @reserved pages. */
+static void vmc_pc_abort(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr,
+			 u64 reserved)
+{
+	unsigned long i;
+
+	mutex_lock(&vm->lock);
+	vm->pinned_pages -= reserved;
+	for (i = 0; i < nr; i++)
+		if (pins[i]) {
+			vmc_pin_unuse(vm, pins[i]);
+			pins[i] = NULL;
+		}
+	mutex_unlock(&vm->lock);
+}
+
+static void vmc_pc_quota_fail(struct vmc_vm *vm)
+{
+	vmc_vm_stat(vm, quota_failures, 1);
+	pr_warn_ratelimited("VM %d (%s): DMA quota of %llu bytes is full of live mappings\n",
+			    vm->pid, vm->comm, vm->quota_pages << PAGE_SHIFT);
+}
+
+/* Under the VM's lock: take the hits, reserve room for the misses. */
+static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
+			     bool write, struct vmc_pin **pins, unsigned long *misses)
+{
+	unsigned long i;
+
+	*misses = 0;
+	for (i = 0; i < nr; i++) {
+		pins[i] = vmc_pc_lookup(vm, (vaddr >> PAGE_SHIFT) + i, write);
+		*misses += !pins[i];
+	}
+	if (!vmc_pc_make_room(vm, *misses)) {
+		vmc_pc_quota_fail(vm);
+		*misses = 0;
+		return -ENOSPC;
+	}
+	vmc_pc_reserve(vm, *misses);
+	/* A retry after a racing invalidation counts its hits again: rare. */
+	vmc_vm_stat(vm, pin_hits, nr - *misses);
+	return 0;
+}
+
+/* Look up, reserve room, GUP the misses, insert: one batch of pages. */
+static int vmc_pc_get_batch(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
+			    bool write, struct vmc_pin **pins, struct page **pages)
+{
+	unsigned long seq, misses;
+	int ret;
+
+again:
+	/* Sleeps while an invalidation runs, which takes vm->lock: not under it. */
+	seq = mmu_interval_read_begin(&vm->notifier);
+	mutex_lock(&vm->lock);
+	ret = vmc_pc_lookup_all(vm, vaddr, nr, write, pins, &misses);
+	mutex_unlock(&vm->lock);
+	if (ret || !misses)
+		goto out;
+
+	ret = vmc_pc_gup(vm, vaddr, nr, write, pins, pages);
+	if (ret)
+		goto out_unreserve;
+	ret = account_locked_vm(vm->mm, misses, true);
+	if (ret) {
+		pr_warn_ratelimited("VM %d (%s): RLIMIT_MEMLOCK (%lu) exceeded\n",
+				    vm->pid, vm->comm, rlimit(RLIMIT_MEMLOCK));
+		vmc_pc_unpin_new(pins, pages, nr);
+		goto out_unreserve;
+	}
+	mutex_lock(&vm->lock);
+	if (mmu_interval_read_retry(&vm->notifier, seq)) {
+		/* The VMM changed its memory meanwhile: start over. */
+		vmc_pc_unpin_new(pins, pages, nr);
+		atomic_long_add(misses, &vm->unaccount);
+		mutex_unlock(&vm->lock);
+		vmc_pc_abort(vm, pins, nr, misses);
+		goto again;
+	}
+	vmc_vm_stat(vm, misses, misses);
+	ret = vmc_pc_insert_all(vm, vaddr, nr, write, pins, pages);
+	mutex_unlock(&vm->lock);
+	/* insert_all settled the reservation, whatever happened. */
+	misses = 0;
+out:
+	if (ret)
+		goto out_unreserve;
+	return 0;
+
+out_unreserve:
+	vmc_pc_abort(vm, pins, nr, misses);
+	return ret;
+}
+
+/**
+ * vmc_pc_get() - live pins of the VMM's pages for a guest map
+ * @vm: the VM
+ * @vaddr: first byte, page aligned, in the VM's mm
+ * @nr_pages: pages
+ * @write: the device may write
+ * @pins: filled with one pin per page
+ *
+ * Return: 0, or an errno with nothing taken.
+ */
+int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
+	       bool write, struct vmc_pin **pins)
+{
+	struct page **pages;
+	unsigned long done = 0;
+	int ret = 0;
+
+	pages = (struct page **)__get_free_page(GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	while (done < nr_pages) {
+		unsigned long n = min_t(unsigned long, VMC_PIN_BATCH, nr_pages - done);
+
+		ret = vmc_pc_get_batch(vm, vaddr + (done << PAGE_SHIFT), n, write,
+				       pins + done, pages);
+		if (ret)
+			break;
+		done += n;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	free_page((unsigned long)pages);
+	if (ret)
+		vmc_pc_put(vm, pins, done);
+	vmc_vm_unaccount_flush(vm);
+	return ret;
+}
+
+/* The VMM unmapped or discarded [start, end): drop what the cache has there. */
+void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end)
+{
+	struct vmc_pin *pin;
+	unsigned long idx;
+	u64 dropped = 0;
+
+	lockdep_assert_held(&vm->lock);
+	xa_for_each_range(&vm->pins, idx, pin, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT) {
+		if (pin->live) {
+			/* Live mappings keep their page, as in type1. */
+			xa_erase(&vm->pins, idx);
+			vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
+			pin->stale = true;
+		} else {
+			vmc_pin_drop(vm, pin, VMC_DEL_DROP);
+			dropped++;
+		}
+	}
+	if (dropped)
+		vmc_vm_stat(vm, notifier_drops, dropped);
+}
+
+int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages)
+{
+	mutex_lock(&vm->lock);
+	vm->quota_pages = quota_pages;
+	vmc_policy_set_capacity(&vm->policy, vmc_capacity(quota_pages));
+	/* Down to the quota at once; live pages above it stay. */
+	vmc_pc_make_room(vm, 0);
+	mutex_unlock(&vm->lock);
+	vmc_vm_unaccount_flush(vm);
+	return 0;
+}
+
+/* Re-enter every pin into a fresh policy of another kind. */
+int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
+{
+	struct vmc_policy_mem mem;
+	struct vmc_pin *pin;
+	unsigned long idx;
+	int ret;
+
+	mutex_lock(&vm->lock);
+	ret = vmc_pmem_alloc(&mem, kind, vm->quota_pages);
+	if (ret)
+		goto out_unlock;
+	vmc_pmem_free(&vm->pmem);
+	vm->pmem = mem;
+	vm->policy_kind = kind;
+	vmc_policy_init(&vm->policy, kind, vmc_capacity(vm->quota_pages), &vm->pmem);
+	xa_for_each(&vm->pins, idx, pin) {
+		vmc_policy_insert(&vm->policy, &pin->pn, idx, VMC_INS_LIVE);
+		if (!pin->live)
+			vmc_policy_unmap(&vm->policy, &pin->pn);
+	}
+out_unlock:
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode)
+{
+	struct vmc_pin *pin;
+	unsigned long idx;
+
+	mutex_lock(&vm->lock);
+	vm->mode = mode;
+	/* Off caches nothing: candidates go now, live pins when unmapped. */
+	if (mode == VMC_MODE_OFF)
+		xa_for_each(&vm->pins, idx, pin)
+			if (!pin->live)
+				vmc_pin_drop(vm, pin, VMC_DEL_DROP);
+	mutex_unlock(&vm->lock);
+	vmc_vm_unaccount_flush(vm);
+}
