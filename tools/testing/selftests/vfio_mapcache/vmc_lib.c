@@ -394,3 +394,50 @@ long long vmc_locked_vm_kb(void)
 	fclose(f);
 	return kb;
 }
+
+long long vmc_stat(const char *path, const char *key)
+{
+	char line[256], name[128];
+	long long val, found = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %lld", name, &val) == 2 && !strcmp(name, key)) {
+			found = val;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+long long vmc_pinned_pages(void)
+{
+	return vmc_stat(VMC_STATS_TOTAL, "pinned_pages");
+}
+
+long long vmc_pid_locked_vm_kb(int pid)
+{
+	char path[64], line[256];
+	long long kb = -1;
+	FILE *f;
+
+	if (!pid)
+		snprintf(path, sizeof(path), "/proc/self/status");
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+bool vmc_mapcache_loaded(void)
+{
+	return !access("/sys/module/vfio_iommu_mapcache", F_OK);
+}

@@ -80,6 +80,21 @@ int vmc_write_str(const char *path, const char *val);
 /* locked_vm of this process in KiB (from /proc/self/status). */
 long long vmc_locked_vm_kb(void);
 
+/* debugfs counters of vfio_iommu_mapcache (module-wide and per container). */
+#define VMC_DEBUGFS_DIR		"/sys/kernel/debug/vfio_mapcache"
+#define VMC_STATS_TOTAL		VMC_DEBUGFS_DIR "/stats"
+/*
+ * The value of the line "@key N" of a stats file (lines looked up by name,
+ * unknown ones ignored); -1 if the file or the key is missing.
+ */
+long long vmc_stat(const char *path, const char *key);
+/* Module-wide pinned_pages of our backend; -1 if the module is not loaded. */
+long long vmc_pinned_pages(void);
+/* locked_vm (VmLck) of process @pid in KiB, 0 for this process; -1 if gone. */
+long long vmc_pid_locked_vm_kb(int pid);
+/* Is vfio_iommu_mapcache loaded? */
+bool vmc_mapcache_loaded(void);
+
 #define test_map(iova, vaddr, size, flags) \
 	ASSERT_EQ(0, _vmc_map(self->env.container, iova, vaddr, size, flags))
 #define test_err_map(_errno, iova, vaddr, size, flags) \

@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pin cache of vfio_iommu_mapcache: hits, quota, eviction order,
+ * coherence with the VMM's memory, the per-VM sysfs files, and teardown.
+ * Each test runs in its own process, hence its own VM.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vmc_lib.h"
+
+#define IOVA_A		0x100000UL
+#define IOVA_B		0x200000UL
+#define IOVA_OUT	0x800000UL
+#define NR_PAGES	8
+#define UNTOUCHED	0x5a
+#define R		VFIO_DMA_MAP_FLAG_READ
+#define W		VFIO_DMA_MAP_FLAG_WRITE
+#define RW		(R | W)
+#define PG		VMC_PAGE
+
+FIXTURE(cache) {
+	struct vmc_env env;
+	uint8_t *buf;	/* NR_PAGES pages the tests map */
+	uint8_t *out;	/* one page edu writes back into */
+	char sysfs[128];
+	char sysfs_policy[160];
+	char debugfs[128];
+};
+
+FIXTURE_SETUP(cache)
+{
+	int ret = vmc_env_open(&self->env, VMC_BACKEND_MAPCACHE);
+
+	if (ret == 1)
+		SKIP(return, "vfio_iommu_mapcache not available");
+	ASSERT_EQ(0, ret);
+	snprintf(self->sysfs, sizeof(self->sysfs), "/sys/kernel/vfio_mapcache/%d", getpid());
+	snprintf(self->sysfs_policy, sizeof(self->sysfs_policy), "%s/policy", self->sysfs);
+	snprintf(self->debugfs, sizeof(self->debugfs), VMC_DEBUGFS_DIR "/vm-%d/stats",
+		 getpid());
+	self->buf = vmc_alloc_pages(NR_PAGES);
+	self->out = vmc_alloc_pages(1);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_NE(NULL, self->out);
+	vmc_fill_pattern(self->buf, NR_PAGES * PG, 7);
+	memset(self->out, UNTOUCHED, PG);
+}
+
+FIXTURE_TEARDOWN(cache)
+{
+	vmc_env_close(&self->env);
+}
+
+static long long vm_stat(struct _test_data_cache *self, const char *key)
+{
+	return vmc_stat(self->debugfs, key);
+}
+
+static long long vm_bytes(struct _test_data_cache *self, const char *file)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", self->sysfs, file);
+	return vmc_read_ll(path);
+}
+
+static int vm_set(struct _test_data_cache *self, const char *file, const char *val)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", self->sysfs, file);
+	return vmc_write_str(path, val);
+}
+
+static int read_line(const char *path, char *buf, int len)
+{
+	FILE *f = fopen(path, "r");
+	char *ok;
+
+	if (!f)
+		return -errno;
+	ok = fgets(buf, len, f);
+	fclose(f);
+	return ok ? 0 : -EIO;
+}
+
+/* Does edu read page @page_idx of buf through @iova?  (RAM -> dev -> out) */
+static int dma_reads_page(struct _test_data_cache *self, uint64_t iova, int page_idx)
+{
+	memset(self->out, UNTOUCHED, PG);
+	if (vmc_edu_dma_to_dev(&self->env, iova, 0, 512) ||
+	    vmc_edu_dma_from_dev(&self->env, IOVA_OUT, 0, 512))
+		return -1;
+	return !memcmp(self->out, self->buf + page_idx * PG, 512);
+}
+
+TEST_F(cache, sysfs_files)
+{
+	static const struct { const char *name; mode_t mode; } files[] = {
+		{ "quota_bytes", 0600 }, { "policy", 0600 }, { "mode", 0600 },
+		{ "pinned_bytes", 0400 }, { "live_bytes", 0400 },
+		{ "peak_pinned_bytes", 0400 }, { "peak_live_bytes", 0400 },
+		{ "comm", 0400 },
+	};
+	char path[192], buf[64] = "";
+	struct stat st;
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", self->sysfs, files[i].name);
+		ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s", path);
+		ASSERT_EQ(files[i].mode, st.st_mode & 0777) TH_LOG("%s", path);
+	}
+	snprintf(path, sizeof(path), "%s/mode", self->sysfs);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ASSERT_STREQ("strict\n", buf);
+
+	/* Good writes take, bad ones fail with EINVAL and change nothing. */
+	ASSERT_EQ(0, vm_set(self, "quota_bytes", "65536"));
+	ASSERT_EQ(65536, vm_bytes(self, "quota_bytes"));
+	ASSERT_EQ(-EINVAL, vm_set(self, "quota_bytes", "4097"));
+	ASSERT_EQ(-EINVAL, vm_set(self, "quota_bytes", "-1"));
+	ASSERT_EQ(-EINVAL, vm_set(self, "quota_bytes", "lots"));
+	ASSERT_EQ(65536, vm_bytes(self, "quota_bytes"));
+	ASSERT_EQ(0, vm_set(self, "policy", "fifo"));
+	ASSERT_EQ(-EINVAL, vm_set(self, "policy", "mru"));
+	ASSERT_EQ(-EINVAL, vm_set(self, "policy", "fifo2"));
+	ASSERT_EQ(0, vm_set(self, "mode", "off"));
+	ASSERT_EQ(-EINVAL, vm_set(self, "mode", "sloppy"));
+	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	ASSERT_EQ(-EACCES, vm_set(self, "pinned_bytes", "0"));
+}
+
+/* Map P at A, unmap, map P at B: no new pin; B reaches P, A faults. */
+TEST_F(cache, pin_hit)
+{
+	long long pins;
+
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, PG, R);
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
+	test_unmap(IOVA_A, PG, PG);
+	pins = vm_stat(self, "pins");
+	ASSERT_LE(2, pins);
+	ASSERT_EQ(2 * PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(PG, vm_bytes(self, "live_bytes"));
+
+	test_map(IOVA_B, self->buf, PG, R);
+	ASSERT_EQ(pins, vm_stat(self, "pins"));
+	ASSERT_LE(1, vm_stat(self, "pin_hits"));
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_B, 0));
+
+	/* Strict: the old IOVA is gone from the IOMMU. */
+	vmc_expect_dmar_faults(1);
+	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_A, 0, 512));
+	ASSERT_TRUE(vmc_all_bytes(self->out, PG, UNTOUCHED));
+}
+
+/* Live pages alone fill the quota: ENOSPC, and the rest still works. */
+TEST_F(cache, quota_enospc)
+{
+	int i;
+
+	ASSERT_EQ(0, vm_set(self, "quota_bytes", "16384"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	for (i = 0; i < 3; i++)
+		test_map(IOVA_A + i * PG, self->buf + i * PG, PG, R);
+	ASSERT_EQ(4 * PG, vm_bytes(self, "pinned_bytes"));
+	test_err_map(ENOSPC, IOVA_A + 3 * PG, self->buf + 3 * PG, PG, R);
+	test_err_map(ENOSPC, IOVA_B, self->buf + 4 * PG, 2 * PG, R);
+	ASSERT_EQ(4 * PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(2, vm_stat(self, "quota_failures"));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(1, dma_reads_page(self, IOVA_A + i * PG, i));
+	/* An unmap makes room: a candidate is evicted for the next page. */
+	test_unmap(IOVA_A, PG, PG);
+	test_map(IOVA_A + 3 * PG, self->buf + 3 * PG, PG, R);
+	ASSERT_EQ(4 * PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(1, vm_stat(self, "evictions"));
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A + 3 * PG, 3));
+	ASSERT_EQ(4 * PG, vm_bytes(self, "peak_pinned_bytes"));
+	ASSERT_EQ(4 * PG, vm_bytes(self, "peak_live_bytes"));
+}
+
+/* Is the VMM's page at @p in the VM's pin cache?  (debugfs dump) */
+static int cached(struct _test_data_cache *self, const void *p)
+{
+	char path[192], line[128];
+	unsigned long vaddr;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), VMC_DEBUGFS_DIR "/vm-%d/pins", getpid());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx", &vaddr) == 1 && vaddr == (unsigned long)p)
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Pages pinned in the order 0, 1, 2 and unmapped in the order 1, 0, 2;
+ * a fourth page needs room for one: LRU evicts page 1, FIFO page 0.  The
+ * dump of the cache and the counters (the evicted page is the one miss)
+ * must agree, and every page still reaches the device.
+ */
+static void eviction_order(struct __test_metadata *_metadata,
+			   struct _test_data_cache *self, const char *policy,
+			   int expect_evicted)
+{
+	static const int unmap_order[] = { 1, 0, 2 };
+	long long misses;
+	int i;
+
+	ASSERT_EQ(0, vm_set(self, "policy", policy));
+	ASSERT_EQ(0, vm_set(self, "quota_bytes", "16384"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	for (i = 0; i < 3; i++)
+		test_map(IOVA_A + i * PG, self->buf + i * PG, PG, R);
+	for (i = 0; i < 3; i++)
+		test_unmap(IOVA_A + unmap_order[i] * PG, PG, PG);
+	test_map(IOVA_B, self->buf + 3 * PG, PG, R);
+	ASSERT_EQ(1, vm_stat(self, "evictions"));
+	ASSERT_EQ(4 * PG, vm_bytes(self, "pinned_bytes"));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(i != expect_evicted, cached(self, self->buf + i * PG))
+			TH_LOG("%s: page %d", policy, i);
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_B, 3));
+	test_unmap(IOVA_B, PG, PG);
+
+	/* The evicted page is a miss, a surviving one a hit. */
+	misses = vm_stat(self, "misses");
+	test_map(IOVA_A, self->buf + ((expect_evicted + 1) % 3) * PG, PG, R);
+	ASSERT_EQ(misses, vm_stat(self, "misses"));
+	test_unmap(IOVA_A, PG, PG);
+	test_map(IOVA_A, self->buf + expect_evicted * PG, PG, R);
+	ASSERT_EQ(misses + 1, vm_stat(self, "misses"));
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, expect_evicted));
+	ASSERT_GE(4 * PG, vm_bytes(self, "pinned_bytes"));
+}
+
+TEST_F(cache, eviction_lru)
+{
+	eviction_order(_metadata, self, "lru", 1);
+}
+
+TEST_F(cache, eviction_fifo)
+{
+	eviction_order(_metadata, self, "fifo", 0);
+}
+
+/* Lowering the quota evicts down to it at once; live pages stay. */
+TEST_F(cache, quota_lowered)
+{
+	int i;
+
+	for (i = 0; i < 6; i++)
+		test_map(IOVA_A + i * PG, self->buf + i * PG, PG, R);
+	for (i = 0; i < 4; i++)
+		test_unmap(IOVA_A + i * PG, PG, PG);
+	ASSERT_EQ(6 * PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(0, vm_set(self, "quota_bytes", "12288"));
+	ASSERT_EQ(3 * PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(0, vm_set(self, "quota_bytes", "4096"));
+	/* Two live pages stay above the quota; new maps fail. */
+	ASSERT_EQ(2 * PG, vm_bytes(self, "pinned_bytes"));
+	test_err_map(ENOSPC, IOVA_B, self->buf + 7 * PG, PG, R);
+	test_err_map(ENOSPC, IOVA_OUT, self->out, PG, W);
+	/* Once live pages drop under it, maps work again. */
+	test_unmap(IOVA_A + 4 * PG, 2 * PG, 2 * PG);
+	ASSERT_EQ(PG, vm_bytes(self, "pinned_bytes"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	ASSERT_EQ(PG, vm_bytes(self, "pinned_bytes"));
+}
+
+/* Switching to off drops the candidates; strict brings caching back. */
+TEST_F(cache, mode_off_drops_candidates)
+{
+	test_map(IOVA_A, self->buf, 4 * PG, R);
+	test_unmap(IOVA_A, 4 * PG, 4 * PG);
+	ASSERT_EQ(4 * PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(0, vm_set(self, "mode", "off"));
+	ASSERT_EQ(0, vm_bytes(self, "pinned_bytes"));
+	test_map(IOVA_A, self->buf, 4 * PG, R);
+	test_unmap(IOVA_A, 4 * PG, 4 * PG);
+	ASSERT_EQ(0, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	test_map(IOVA_A, self->buf, 4 * PG, R);
+	test_unmap(IOVA_A, 4 * PG, 4 * PG);
+	ASSERT_EQ(4 * PG, vm_bytes(self, "pinned_bytes"));
+}
+
+/* munmap + mmap at the same address: the next map reaches the new page. */
+TEST_F(cache, coherence_remap)
+{
+	uint8_t *p;
+
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, PG, R);
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
+	test_unmap(IOVA_A, PG, PG);
+	ASSERT_EQ(0, munmap(self->buf, PG));
+	p = mmap(self->buf, PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+	ASSERT_EQ(self->buf, p);
+	vmc_fill_pattern(p, PG, 99);
+	test_map(IOVA_A, self->buf, PG, R);
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
+	ASSERT_LE(1, vm_stat(self, "notifier_drops"));
+}
+
+/* A balloon discards cached pages: pinned_bytes drops at once. */
+TEST_F(cache, coherence_madvise)
+{
+	test_map(IOVA_A, self->buf, 4 * PG, R);
+	test_unmap(IOVA_A, 4 * PG, 4 * PG);
+	ASSERT_EQ(4 * PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(0, madvise(self->buf, 4 * PG, MADV_DONTNEED));
+	ASSERT_EQ(0, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(4, vm_stat(self, "notifier_drops"));
+	/* The discarded memory reads as zeroes; so does the next DMA. */
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, PG, R);
+	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_A, 0, 512));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env, IOVA_OUT, 0, 512));
+	ASSERT_TRUE(vmc_all_bytes(self->out, 512, 0));
+}
+
+/* A live mapping keeps its page when the VMM discards the address. */
+TEST_F(cache, coherence_live_kept)
+{
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, PG, R);
+	ASSERT_EQ(0, madvise(self->buf, PG, MADV_DONTNEED));
+	ASSERT_EQ(2 * PG, vm_bytes(self, "pinned_bytes"));
+	test_unmap(IOVA_A, PG, PG);
+	/* Stale once unmapped: unpinned, not cached. */
+	ASSERT_EQ(PG, vm_bytes(self, "pinned_bytes"));
+}
+
+/* SIGKILL with live and cached pins: everything goes with the process. */
+TEST_F(cache, sigkill_releases_everything)
+{
+	long long base;
+	char path[192];
+	int status, pipefd[2];
+	pid_t pid;
+	char c;
+
+	/* Our own VM must not hold the device: release it first. */
+	vmc_env_close(&self->env);
+	base = vmc_pinned_pages();
+	ASSERT_LE(0, base);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct vmc_env env;
+
+		if (vmc_env_open(&env, VMC_BACKEND_MAPCACHE) ||
+		    _vmc_map(env.container, IOVA_A, self->buf, 4 * PG, R) ||
+		    _vmc_unmap(env.container, IOVA_A, 2 * PG, 0, NULL) != -EINVAL ||
+		    _vmc_map(env.container, IOVA_B, self->buf + 4 * PG, 2 * PG, R) ||
+		    _vmc_unmap(env.container, IOVA_B, 2 * PG, 0, NULL))
+			_exit(1);
+		write(pipefd[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	snprintf(path, sizeof(path), "/sys/kernel/vfio_mapcache/%d/pinned_bytes", pid);
+	ASSERT_EQ(6 * PG, vmc_read_ll(path));
+	ASSERT_EQ(base + 6, vmc_pinned_pages());
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(base, vmc_pinned_pages());
+	ASSERT_NE(0, access(path, F_OK));
+	snprintf(path, sizeof(path), VMC_DEBUGFS_DIR "/vm-%d", pid);
+	ASSERT_NE(0, access(path, F_OK));
+}
+
+/* Two VMs at once (two processes, two edu devices): separate caches. */
+TEST_F(cache, two_vms)
+{
+	const char *bdf2 = getenv("VMC_EDU_BDF2");
+	char path[192], line[32];
+	int status, tochild[2], toparent[2];
+	pid_t pid;
+	char c;
+
+	if (!bdf2)
+		SKIP(return, "no second edu device");
+	ASSERT_EQ(0, pipe(tochild));
+	ASSERT_EQ(0, pipe(toparent));
+	/* Our VM caches page 0; the other VM maps the same virtual page. */
+	test_map(IOVA_A, self->buf, PG, R);
+	test_unmap(IOVA_A, PG, PG);
+	ASSERT_EQ(0, vm_set(self, "policy", "fifo"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct vmc_env env;
+
+		setenv("VMC_EDU_BDF", bdf2, 1);
+		if (vmc_env_open(&env, VMC_BACKEND_MAPCACHE) ||
+		    _vmc_map(env.container, IOVA_A, self->buf, PG, R))
+			_exit(1);
+		write(toparent[1], "x", 1);
+		read(tochild[0], &c, 1);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(toparent[0], &c, 1));
+	/* The child's VM has its own policy, its own pins, no hit on ours. */
+	snprintf(path, sizeof(path), "/sys/kernel/vfio_mapcache/%d/policy", pid);
+	ASSERT_EQ(0, read_line(path, line, sizeof(line)));
+	ASSERT_STREQ("lru\n", line);
+	ASSERT_EQ(0, read_line(self->sysfs_policy, line, sizeof(line)));
+	ASSERT_STREQ("fifo\n", line);
+	snprintf(path, sizeof(path), VMC_DEBUGFS_DIR "/vm-%d/stats", pid);
+	ASSERT_EQ(0, vmc_stat(path, "pin_hits"));
+	ASSERT_EQ(1, vmc_stat(path, "misses"));
+	snprintf(path, sizeof(path), "/sys/kernel/vfio_mapcache/%d/pinned_bytes", pid);
+	ASSERT_EQ(PG, vmc_read_ll(path));
+	ASSERT_EQ(PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(0, vm_stat(self, "pin_hits"));
+	write(tochild[1], "x", 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* Ours is untouched by the other VM's exit. */
+	ASSERT_EQ(PG, vm_bytes(self, "pinned_bytes"));
+}
+
+TEST_HARNESS_MAIN
