@@ -36,6 +36,7 @@ void *vmc_open(unsigned long arg)
 	c->dma_root = RB_ROOT;
 	iommu_iotlb_gather_init(&c->gather);
 	INIT_LIST_HEAD(&c->release);
+	c->xlate_root = RB_ROOT;
 	c->dma_avail = READ_ONCE(vmc_dma_entry_limit);
 	c->vm = vmc_vm_get();
 	if (IS_ERR(c->vm)) {
@@ -48,6 +49,22 @@ void *vmc_open(unsigned long arg)
 	c->pid = task_tgid_nr(current);
 	vmc_debugfs_add(c);
 	return c;
+}
+
+/*
+ * The VM's lock also guards the list of domains: cached translations are
+ * torn down under it alone (evictions, the mmu notifier).
+ */
+static void vmc_domains_lock(struct vmc_container *c)
+{
+	if (c->vm)
+		mutex_lock(&c->vm->lock);
+}
+
+static void vmc_domains_unlock(struct vmc_container *c)
+{
+	if (c->vm)
+		mutex_unlock(&c->vm->lock);
 }
 
 static void vmc_domain_free(struct vmc_domain *d)
@@ -72,8 +89,11 @@ void vmc_release(void *iommu_data)
 	vmc_debugfs_remove(c);
 	mutex_lock(&c->lock);
 	vmc_dma_remove_all(c);
+	vmc_xc_drop_container(c);
+	vmc_domains_lock(c);
 	list_for_each_entry_safe(d, tmp, &c->domains, node)
 		vmc_domain_free(d);
+	vmc_domains_unlock(c);
 	mutex_unlock(&c->lock);
 	WARN_ON_ONCE(c->stats.pinned_pages);
 	vmc_vm_put(c->vm);
@@ -356,7 +376,9 @@ static int vmc_add_domain(struct vmc_container *c, struct vmc_group *g,
 		return ret;
 	}
 	list_add(&g->node, &d->groups);
+	vmc_domains_lock(c);
 	list_add_tail(&d->node, &c->domains);
+	vmc_domains_unlock(c);
 	return 0;
 }
 
@@ -475,8 +497,11 @@ void vmc_detach_group(void *iommu_data, struct iommu_group *group)
 	if (WARN_ON(!g))
 		goto out_unlock;
 	/* The last group takes every mapping with it, as in type1. */
-	if (list_is_singular(&c->domains) && list_is_singular(&d->groups))
+	if (list_is_singular(&c->domains) && list_is_singular(&d->groups)) {
 		vmc_dma_remove_all(c);
+		vmc_xc_drop_container(c);
+	}
+	vmc_domains_lock(c);
 	iommu_detach_group(d->domain, group);
 	list_del(&g->node);
 	kfree(g);
@@ -485,6 +510,7 @@ void vmc_detach_group(void *iommu_data, struct iommu_group *group)
 		list_del(&d->node);
 		kfree(d);
 	}
+	vmc_domains_unlock(c);
 	vmc_recompute(c);
 out_unlock:
 	mutex_unlock(&c->lock);

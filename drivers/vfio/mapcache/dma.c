@@ -24,7 +24,12 @@
 
 struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last)
 {
-	struct rb_node *n = c->dma_root.rb_node;
+	return vmc_dma_find_in(&c->dma_root, iova, last);
+}
+
+struct vmc_dma *vmc_dma_find_in(struct rb_root *root, u64 iova, u64 last)
+{
+	struct rb_node *n = root->rb_node;
 	struct vmc_dma *found = NULL;
 
 	/* The lowest mapping that overlaps [iova, last]. */
@@ -43,9 +48,9 @@ struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last)
 	return found;
 }
 
-static void vmc_dma_link(struct vmc_container *c, struct vmc_dma *new)
+void vmc_dma_link_in(struct rb_root *root, struct vmc_dma *new)
 {
-	struct rb_node **link = &c->dma_root.rb_node, *parent = NULL;
+	struct rb_node **link = &root->rb_node, *parent = NULL;
 
 	while (*link) {
 		parent = *link;
@@ -55,7 +60,7 @@ static void vmc_dma_link(struct vmc_container *c, struct vmc_dma *new)
 			link = &parent->rb_right;
 	}
 	rb_link_node(&new->node, parent, link);
-	rb_insert_color(&new->node, &c->dma_root);
+	rb_insert_color(&new->node, root);
 }
 
 static struct vmc_domain *vmc_first_domain(struct vmc_container *c)
@@ -199,10 +204,15 @@ static void vmc_dma_unmap_cached(struct vmc_container *c, struct vmc_dma *dma)
 }
 
 /* Unlink @dma and release what it mapped; the caller flushes the queue. */
-static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma)
+static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool lazy)
 {
 	rb_erase(&dma->node, &c->dma_root);
 	c->dma_avail++;
+	if (dma->pins && lazy && dma->size == (u64)dma->nr_pins << PAGE_SHIFT) {
+		/* Lazy: the translation stays, cached, and keeps its mm grab. */
+		vmc_xc_cache(c, dma);
+		return;
+	}
 	mmdrop(dma->mm);
 	if (dma->pins) {
 		vmc_dma_unmap_cached(c, dma);
@@ -218,7 +228,7 @@ void vmc_dma_remove_all(struct vmc_container *c)
 	struct rb_node *n;
 
 	while ((n = rb_first(&c->dma_root))) {
-		vmc_dma_remove(c, rb_entry(n, struct vmc_dma, node));
+		vmc_dma_remove(c, rb_entry(n, struct vmc_dma, node), false);
 		cond_resched();
 	}
 	vmc_unpin_flush(c);
@@ -227,6 +237,7 @@ void vmc_dma_remove_all(struct vmc_container *c)
 int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		  u64 *unmapped)
 {
+	bool lazy = c->vm && READ_ONCE(c->vm->mode) == VMC_MODE_LAZY;
 	struct vmc_dma *dma;
 	u64 done = 0;
 
@@ -244,15 +255,15 @@ int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		if (dma->mm != current->mm)
 			break;
 		done += dma->size;
-		vmc_dma_remove(c, dma);
+		vmc_dma_remove(c, dma, lazy);
 	}
 	vmc_unpin_flush(c);
 	*unmapped = done;
 	return 0;
 }
 
-static int vmc_iommu_map(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
-			 size_t size, int prot)
+int vmc_iommu_map(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
+		  size_t size, int prot)
 {
 	return vmc_compat_iommu_map(dom, iova, phys, size, prot | IOMMU_CACHE);
 }
@@ -420,6 +431,12 @@ int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
 	struct vmc_dma *dma;
 	int ret;
 
+	/* Lazy mode: a cached translation of exactly this is a full hit. */
+	if (vmc_xc_hit(c, iova, vaddr, size, prot))
+		return 0;
+	/* Anything else it overlaps goes, flushed, before the IOVAs are reused. */
+	vmc_xc_drop_iova(c, iova, iova + size - 1);
+
 	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
 	if (!dma)
 		return -ENOMEM;
@@ -428,15 +445,16 @@ int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
 	dma->vaddr = vaddr;
 	dma->prot = prot;
 	dma->mm = current->mm;
+	dma->c = c;
 	mmgrab(dma->mm);
-	vmc_dma_link(c, dma);
+	vmc_dma_link_in(&c->dma_root, dma);
 	c->dma_avail--;
 	if (vmc_dma_use_cache(c))
 		ret = vmc_dma_pin_map_cached(c, dma);
 	else
 		ret = vmc_dma_pin_map(c, dma, size);
 	if (ret) {
-		vmc_dma_remove(c, dma);
+		vmc_dma_remove(c, dma, false);
 		vmc_unpin_flush(c);
 	}
 	return ret;

@@ -65,6 +65,8 @@ int vmc_pc_init(struct vmc_vm *vm)
 	int ret;
 
 	xa_init(&vm->pins);
+	vm->xlates = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&vm->xlate_doomed);
 	ret = vmc_pmem_alloc(&vm->pmem, vm->policy_kind, vm->quota_pages);
 	if (ret)
 		return ret;
@@ -111,27 +113,44 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 	vmc_pmem_free(&vm->pmem);
 }
 
-/* Evict candidates until @nr_pages more fit in the quota; false if not. */
+/*
+ * Evict candidates until @nr_pages more fit in the quota; false if not.
+ * One batch: the victims' cached translations go first, with one IOTLB
+ * sync, then the victims are unpinned.
+ */
 static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
 {
+	struct vmc_pin *pin, *tmp;
+	LIST_HEAD(victims);
 	u64 evicted = 0;
 
 	lockdep_assert_held(&vm->lock);
 	if (!vm->quota_pages)
 		return true;
-	while (vm->pinned_pages + nr_pages > vm->quota_pages) {
+	while (vm->pinned_pages - evicted + nr_pages > vm->quota_pages) {
 		struct vmc_pnode *pn = vmc_policy_victim(&vm->policy);
 
 		if (!pn)
 			break;
-		/* Strict: a candidate has no translation left to flush. */
-		vmc_pin_drop(vm, container_of(pn, struct vmc_pin, pn), VMC_DEL_EVICT);
+		pin = container_of(pn, struct vmc_pin, pn);
+		xa_erase(&vm->pins, pn->key);
+		vmc_policy_del(&vm->policy, pn, VMC_DEL_EVICT);
+		/* The policy is done with the node: its link is ours now. */
+		list_add_tail(&pn->link.node, &victims);
+		if (pin->xlates)
+			vmc_xc_unlink_vaddr(vm, pn->key << PAGE_SHIFT,
+					    (pn->key << PAGE_SHIFT) + PAGE_SIZE - 1);
 		evicted++;
 	}
-	if (evicted) {
-		vmc_vm_stat(vm, evictions, evicted);
-		vmc_vm_stat(vm, eviction_batches, 1);
+	if (!evicted)
+		return vm->pinned_pages + nr_pages <= vm->quota_pages;
+	vmc_xc_destroy_pending(vm);
+	list_for_each_entry_safe(pin, tmp, &victims, pn.link.node) {
+		list_del(&pin->pn.link.node);
+		vmc_pin_unpin(vm, pin);
 	}
+	vmc_vm_stat(vm, evictions, evicted);
+	vmc_vm_stat(vm, eviction_batches, 1);
 	return vm->pinned_pages + nr_pages <= vm->quota_pages;
 }
 
@@ -155,10 +174,31 @@ static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
 	if (--pin->live)
 		return;
 	vm->live_pages--;
-	if (pin->stale)
-		vmc_pin_unpin(vm, pin);
-	else
+	if (!pin->stale)
 		vmc_policy_unmap(&vm->policy, &pin->pn);
+	else if (!pin->xlates)
+		vmc_pin_unpin(vm, pin);
+}
+
+/* A cached translation now leads to @pin; the mapping stops being live. */
+void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin *pin)
+{
+	pin->xlates++;
+	vmc_pin_unuse(vm, pin);
+}
+
+/* A full hit: the cached translation is live again. */
+void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin *pin)
+{
+	pin->xlates--;
+	vmc_pin_use(vm, pin);
+}
+
+/* A cached translation to @pin is gone (and flushed). */
+void vmc_pc_xlate_put(struct vmc_vm *vm, struct vmc_pin *pin)
+{
+	if (!--pin->xlates && !pin->live && pin->stale)
+		vmc_pin_unpin(vm, pin);
 }
 
 void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages)
@@ -446,8 +486,9 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 	u64 dropped = 0;
 
 	lockdep_assert_held(&vm->lock);
+	vmc_xc_drop_vaddr(vm, start, end - 1);
 	xa_for_each_range(&vm->pins, idx, pin, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT) {
-		if (pin->live) {
+		if (pin->live || pin->xlates) {
 			/* Live mappings keep their page, as in type1. */
 			xa_erase(&vm->pins, idx);
 			vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
@@ -505,6 +546,9 @@ void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode)
 	unsigned long idx;
 
 	mutex_lock(&vm->lock);
+	/* Only lazy keeps translations. */
+	if (vm->mode == VMC_MODE_LAZY && mode != VMC_MODE_LAZY)
+		vmc_xc_drop_vaddr(vm, 0, ULONG_MAX);
 	vm->mode = mode;
 	/* Off caches nothing: candidates go now, live pins when unmapped. */
 	if (mode == VMC_MODE_OFF)

@@ -93,6 +93,8 @@ enum vmc_mode {
  * @page: the pinned page
  * @live: pages of guest mappings (of any container of the VM) that use it;
  *        0 makes it a candidate for eviction
+ * @xlates: cached translations (lazy mode) that still lead to it; they go
+ *          before the page is unpinned
  * @writable: pinned with FOLL_WRITE
  * @stale: the VMM's address no longer maps @page (mmu notifier): no longer
  *         in the cache, unpinned when its last live user goes
@@ -101,6 +103,7 @@ struct vmc_pin {
 	struct vmc_pnode pn;
 	struct page *page;
 	unsigned int live;
+	unsigned int xlates;
 	bool writable;
 	bool stale;
 };
@@ -117,6 +120,8 @@ struct vmc_pin {
  * @lock: protects the fields below; never held while taking mmap_lock
  *        (GUP and locked_vm accounting run outside it) or a container lock
  * @pins: vmc_pins by virtual page number (stale ones are not here)
+ * @xlates: cached translations of every container, by virtual address
+ * @xlate_doomed: cached translations unlinked, waiting for their teardown
  * @policy: eviction order of the candidates
  * @pmem: history storage of @policy
  * @policy_kind: which policy
@@ -141,6 +146,8 @@ struct vmc_vm {
 	struct mmu_interval_notifier notifier;
 	struct mutex lock;	/* protects every field below but @unaccount */
 	struct xarray pins;
+	struct rb_root_cached xlates;
+	struct list_head xlate_doomed;
 	struct vmc_policy policy;
 	struct vmc_policy_mem pmem;
 	enum vmc_policy_kind policy_kind;
@@ -191,7 +198,11 @@ struct vmc_iova_range {
 
 /**
  * struct vmc_dma - one MAP_DMA mapping, as userspace made it
- * @node: link in vmc_container.dma_root, keyed by @iova
+ * @node: link in vmc_container.dma_root (live) or vmc_container.xlate_root
+ *        (a cached translation, lazy mode), keyed by @iova
+ * @vnode: link in vmc_vm.xlates while cached, keyed by @vaddr
+ * @vsub_last: interval tree bookkeeping of @vnode
+ * @c: the container whose domains hold it
  * @iova: first IOVA
  * @size: bytes; only the first @size bytes are mapped while it is built
  * @vaddr: the VMM's virtual address of @iova
@@ -205,6 +216,9 @@ struct vmc_iova_range {
  */
 struct vmc_dma {
 	struct rb_node node;
+	struct rb_node vnode;
+	unsigned long vsub_last;
+	struct vmc_container *c;
 	u64 iova;
 	u64 size;
 	unsigned long vaddr;
@@ -232,7 +246,9 @@ struct vmc_unpin {
  * @lock: protects every field below; held across MAP/UNMAP, attach/detach
  * @domains: the container's vmc_domains; the first one answers
  *           iova-to-phys lookups at unmap time
- * @dma_root: the vmc_dmas, keyed by IOVA, never overlapping
+ * @dma_root: the live vmc_dmas, keyed by IOVA, never overlapping
+ * @xlate_root: cached translations (lazy mode), keyed by IOVA, never
+ *              overlapping; protected by vmc_vm.lock, not by @lock
  * @iova_ranges: usable IOVA space: the apertures minus reserved regions
  * @nr_iova_ranges: entries in @iova_ranges
  * @pgsize_bitmap: page sizes every domain supports
@@ -253,6 +269,7 @@ struct vmc_container {
 	struct mutex lock;	/* protects every field below */
 	struct list_head domains;
 	struct rb_root dma_root;
+	struct rb_root xlate_root;
 	struct vmc_iova_range *iova_ranges;
 	unsigned int nr_iova_ranges;
 	unsigned long pgsize_bitmap;
@@ -296,6 +313,9 @@ void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode);
 int vmc_pc_init(struct vmc_vm *vm);
 void vmc_pc_destroy(struct vmc_vm *vm);
 void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end);
+void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin *pin);
+void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin *pin);
+void vmc_pc_xlate_put(struct vmc_vm *vm, struct vmc_pin *pin);
 
 /* container.c */
 void *vmc_open(unsigned long arg);
@@ -307,7 +327,21 @@ bool vmc_enforce_cc(struct vmc_container *c);
 bool vmc_iova_valid(struct vmc_container *c, u64 iova, u64 last);
 
 /* dma.c */
+struct vmc_dma *vmc_dma_find_in(struct rb_root *root, u64 iova, u64 last);
+void vmc_dma_link_in(struct rb_root *root, struct vmc_dma *new);
 struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last);
+int vmc_iommu_map(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
+		  size_t size, int prot);
+
+/* xlate.c: cached translations (lazy mode) */
+bool vmc_xc_hit(struct vmc_container *c, u64 iova, unsigned long vaddr, u64 size,
+		int prot);
+void vmc_xc_drop_iova(struct vmc_container *c, u64 iova, u64 last);
+void vmc_xc_cache(struct vmc_container *c, struct vmc_dma *dma);
+void vmc_xc_drop_container(struct vmc_container *c);
+void vmc_xc_drop_vaddr(struct vmc_vm *vm, unsigned long start, unsigned long last);
+void vmc_xc_unlink_vaddr(struct vmc_vm *vm, unsigned long start, unsigned long last);
+void vmc_xc_destroy_pending(struct vmc_vm *vm);
 int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
 		u64 size, int prot);
 int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,

@@ -5,6 +5,7 @@
  * Each test runs in its own process, hence its own VM.
  */
 #include <errno.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,112 @@ TEST_F(cache, two_vms)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	/* Ours is untouched by the other VM's exit. */
 	ASSERT_EQ(PG, vm_bytes(self, "pinned_bytes"));
+}
+
+/* A counter of this process's container (debugfs container-<id>/stats). */
+static long long container_stat(const char *key)
+{
+	char path[256];
+	glob_t g;
+	size_t i;
+	long long v = -1;
+
+	if (glob(VMC_DEBUGFS_DIR "/container-*/stats", 0, NULL, &g))
+		return -1;
+	for (i = 0; i < g.gl_pathc; i++) {
+		snprintf(path, sizeof(path), "%s", g.gl_pathv[i]);
+		if (vmc_stat(path, "pid") == getpid())
+			v = vmc_stat(path, key);
+	}
+	globfree(&g);
+	return v;
+}
+
+/* Lazy: the same (IOVA, page) again is a full hit: no pin, no IOMMU call. */
+TEST_F(cache, lazy_full_hit)
+{
+	long long pins, maps, flushes;
+
+	ASSERT_EQ(0, vm_set(self, "mode", "lazy"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, 2 * PG, R);
+	test_unmap(IOVA_A, 2 * PG, 2 * PG);
+	/* Documented: a guest-unmapped IOVA stays reachable until evicted. */
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
+	pins = vm_stat(self, "pins");
+	maps = container_stat("iommu_maps");
+	flushes = container_stat("iotlb_flushes") + vm_stat(self, "iotlb_flushes");
+	test_map(IOVA_A, self->buf, 2 * PG, R);
+	ASSERT_EQ(pins, vm_stat(self, "pins"));
+	ASSERT_EQ(maps, container_stat("iommu_maps"));
+	ASSERT_EQ(flushes, container_stat("iotlb_flushes") + vm_stat(self, "iotlb_flushes"));
+	ASSERT_EQ(2, vm_stat(self, "full_hits"));
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A + PG, 1));
+	/* Live again: overlap is EEXIST, unmap returns the size. */
+	test_err_map(EEXIST, IOVA_A, self->buf, PG, R);
+	test_unmap(IOVA_A, 2 * PG, 2 * PG);
+	/* Another size at the same IOVA is no hit: replaced. */
+	test_map(IOVA_A, self->buf, PG, R);
+	ASSERT_EQ(2, vm_stat(self, "full_hits"));
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
+}
+
+/* Lazy: IOVA A cached to P, then mapped to Q: the DMA reaches Q, never P. */
+TEST_F(cache, lazy_replacement)
+{
+	ASSERT_EQ(0, vm_set(self, "mode", "lazy"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, PG, R);
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
+	test_unmap(IOVA_A, PG, PG);
+	test_map(IOVA_A, self->buf + 3 * PG, PG, R);
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 3));
+	ASSERT_EQ(0, vm_stat(self, "full_hits"));
+	/* A write-only map of the same page is no full hit either. */
+	test_unmap(IOVA_A, PG, PG);
+	test_map(IOVA_A, self->buf + 3 * PG, PG, RW);
+	ASSERT_EQ(0, vm_stat(self, "full_hits"));
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 3));
+}
+
+/* Lazy: evicting a page first takes its cached translation away. */
+TEST_F(cache, lazy_eviction_unmaps)
+{
+	ASSERT_EQ(0, vm_set(self, "mode", "lazy"));
+	ASSERT_EQ(0, vm_set(self, "quota_bytes", "12288"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, PG, R);
+	test_unmap(IOVA_A, PG, PG);
+	test_map(IOVA_B, self->buf + PG, PG, R);
+	/* Page 0 is the only candidate: the next miss evicts it. */
+	test_map(IOVA_B + PG, self->buf + 2 * PG, PG, R);
+	ASSERT_EQ(1, vm_stat(self, "evictions"));
+	ASSERT_GE(3 * PG, vm_bytes(self, "pinned_bytes"));
+	vmc_expect_dmar_faults(1);
+	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_A, 0, 512));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env, IOVA_OUT, 0, 512));
+	ASSERT_FALSE(memcmp(self->out, self->buf, 512) == 0);
+}
+
+/* Lazy: the VMM discarding a cached page takes the translation with it. */
+TEST_F(cache, lazy_madvise_unmaps)
+{
+	ASSERT_EQ(0, vm_set(self, "mode", "lazy"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, 2 * PG, R);
+	test_unmap(IOVA_A, 2 * PG, 2 * PG);
+	ASSERT_EQ(3 * PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(0, madvise(self->buf + PG, PG, MADV_DONTNEED));
+	/* The whole cached mapping went; page 0 stays pinned, cached. */
+	ASSERT_EQ(2 * PG, vm_bytes(self, "pinned_bytes"));
+	vmc_expect_dmar_faults(1);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_A, 0, 512));
+	/* Back to strict: nothing cached in the IOMMU any more either. */
+	test_map(IOVA_B, self->buf, PG, R);
+	test_unmap(IOVA_B, PG, PG);
+	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_B, 0, 512));
 }
 
 TEST_HARNESS_MAIN
