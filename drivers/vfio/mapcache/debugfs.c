@@ -7,6 +7,7 @@
  * /sys/kernel/debug/vfio_mapcache/container-<id>/stats  one container
  * /sys/kernel/debug/vfio_mapcache/vm-<pid>/stats        one VM's pin cache
  * /sys/kernel/debug/vfio_mapcache/vm-<pid>/pins         its pinned pages
+ * /sys/kernel/debug/vfio_mapcache/vm-<pid>/xlates       its cached translations
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
@@ -103,14 +104,35 @@ static int vmc_vm_pins_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vmc_vm_pins);
 
+/* One line per cached translation (lazy): IOVA, size, address, prot. */
+static int vmc_vm_xlates_show(struct seq_file *m, void *unused)
+{
+	struct vmc_vm *vm = m->private;
+	struct rb_node *n;
+
+	seq_puts(m, "# iova size vaddr prot\n");
+	mutex_lock(&vm->lock);
+	for (n = rb_first_cached(&vm->xlates); n; n = rb_next(n)) {
+		struct vmc_dma *dma = rb_entry(n, struct vmc_dma, vnode);
+
+		seq_printf(m, "%#llx %#llx %#lx %s%s\n", dma->iova, dma->size, dma->vaddr,
+			   dma->prot & IOMMU_READ ? "r" : "-", dma->prot & IOMMU_WRITE ? "w" : "-");
+	}
+	mutex_unlock(&vm->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vmc_vm_xlates);
+
 void vmc_debugfs_add_vm(struct vmc_vm *vm)
 {
-	char name[32];
+	char name[48];
 
-	snprintf(name, sizeof(name), "vm-%d", vm->pid);
+	/* Named like the sysfs directory, which is unique. */
+	snprintf(name, sizeof(name), "vm-%s", kobject_name(&vm->kobj));
 	vm->debugfs = debugfs_create_dir(name, vmc_debugfs_root);
 	debugfs_create_file("stats", 0400, vm->debugfs, vm, &vmc_vm_stats_fops);
 	debugfs_create_file("pins", 0400, vm->debugfs, vm, &vmc_vm_pins_fops);
+	debugfs_create_file("xlates", 0400, vm->debugfs, vm, &vmc_vm_xlates_fops);
 }
 
 void vmc_debugfs_add(struct vmc_container *c)

@@ -174,10 +174,16 @@ static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
 	if (--pin->live)
 		return;
 	vm->live_pages--;
-	if (!pin->stale)
-		vmc_policy_unmap(&vm->policy, &pin->pn);
-	else if (!pin->xlates)
+	if (!pin->stale && vm->mode == VMC_MODE_OFF && !pin->xlates) {
+		/* Switched off while it was live: not kept now. */
+		xa_erase(&vm->pins, pin->pn.key);
+		vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
 		vmc_pin_unpin(vm, pin);
+	} else if (!pin->stale) {
+		vmc_policy_unmap(&vm->policy, &pin->pn);
+	} else if (!pin->xlates) {
+		vmc_pin_unpin(vm, pin);
+	}
 }
 
 /* A cached translation now leads to @pin; the mapping stops being live. */
@@ -502,30 +508,18 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 		vmc_vm_stat(vm, notifier_drops, dropped);
 }
 
-int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages)
-{
-	mutex_lock(&vm->lock);
-	vm->quota_pages = quota_pages;
-	vmc_policy_set_capacity(&vm->policy, vmc_capacity(quota_pages));
-	/* Down to the quota at once; live pages above it stay. */
-	vmc_pc_make_room(vm, 0);
-	mutex_unlock(&vm->lock);
-	vmc_vm_unaccount_flush(vm);
-	return 0;
-}
-
-/* Re-enter every pin into a fresh policy of another kind. */
-int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
+/* Re-enter every pin into a fresh policy of @kind sized for the quota. */
+static int vmc_pc_reinit_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
 {
 	struct vmc_policy_mem mem;
 	struct vmc_pin *pin;
 	unsigned long idx;
 	int ret;
 
-	mutex_lock(&vm->lock);
+	lockdep_assert_held(&vm->lock);
 	ret = vmc_pmem_alloc(&mem, kind, vm->quota_pages);
 	if (ret)
-		goto out_unlock;
+		return ret;
 	vmc_pmem_free(&vm->pmem);
 	vm->pmem = mem;
 	vm->policy_kind = kind;
@@ -535,9 +529,31 @@ int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
 		if (!pin->live)
 			vmc_policy_unmap(&vm->policy, &pin->pn);
 	}
-out_unlock:
+	return 0;
+}
+
+int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
+{
+	int ret;
+
+	mutex_lock(&vm->lock);
+	ret = vmc_pc_reinit_policy(vm, kind);
 	mutex_unlock(&vm->lock);
 	return ret;
+}
+
+int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages)
+{
+	mutex_lock(&vm->lock);
+	vm->quota_pages = quota_pages;
+	/* History sized by the quota (LIRS) follows it; keep the old if short. */
+	if (vm->policy_kind != VMC_POLICY_LIRS || vmc_pc_reinit_policy(vm, vm->policy_kind))
+		vmc_policy_set_capacity(&vm->policy, vmc_capacity(quota_pages));
+	/* Down to the quota at once; live pages above it stay. */
+	vmc_pc_make_room(vm, 0);
+	mutex_unlock(&vm->lock);
+	vmc_vm_unaccount_flush(vm);
+	return 0;
 }
 
 void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode)

@@ -87,7 +87,7 @@ static ssize_t quota_bytes_store(struct kobject *kobj, struct kobj_attribute *a,
 	u64 bytes;
 	int ret;
 
-	ret = kstrtou64(buf, 0, &bytes);
+	ret = kstrtou64(buf, 10, &bytes);
 	if (ret)
 		return ret;
 	if (!PAGE_ALIGNED(bytes))

@@ -306,6 +306,12 @@ TEST_F(cache, mode_off_drops_candidates)
 	test_map(IOVA_A, self->buf, 4 * PG, R);
 	test_unmap(IOVA_A, 4 * PG, 4 * PG);
 	ASSERT_EQ(4 * PG, vm_bytes(self, "pinned_bytes"));
+	/* Live when switched off: unpinned, not kept, when unmapped. */
+	test_map(IOVA_B, self->buf + 4 * PG, 2 * PG, R);
+	ASSERT_EQ(0, vm_set(self, "mode", "off"));
+	ASSERT_EQ(2 * PG, vm_bytes(self, "pinned_bytes"));
+	test_unmap(IOVA_B, 2 * PG, 2 * PG);
+	ASSERT_EQ(0, vm_bytes(self, "pinned_bytes"));
 }
 
 /* munmap + mmap at the same address: the next map reaches the new page. */

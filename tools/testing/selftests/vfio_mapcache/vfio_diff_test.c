@@ -87,6 +87,8 @@ struct run {
 	uint8_t *shadow;
 	uint8_t *scratch;	/* 2 pages: DMA source, DMA destination */
 	struct model model;
+	struct model cached;	/* lazy mode: unmapped, still in the IOMMU */
+	bool lazy;
 	uint64_t rng;
 	unsigned int nr_faults;
 	unsigned int probes_done;
@@ -220,8 +222,11 @@ static void model_add(struct model *m, uint64_t iova, uint64_t off, uint64_t siz
 		m->m[m->nr++] = (struct mapping){ iova, size, off, flags };
 }
 
-/* Drop every mapping that overlaps [iova, last]; returns the bytes dropped. */
-static uint64_t model_remove(struct model *m, uint64_t iova, uint64_t last)
+/*
+ * Drop every mapping that overlaps [iova, last], into @to if not NULL;
+ * returns the bytes dropped.
+ */
+static uint64_t model_move(struct model *m, uint64_t iova, uint64_t last, struct model *to)
 {
 	uint64_t sum = 0;
 	unsigned int i = 0;
@@ -231,12 +236,19 @@ static uint64_t model_remove(struct model *m, uint64_t iova, uint64_t last)
 
 		if (d->iova <= last && iova <= d->iova + d->size - 1) {
 			sum += d->size;
+			if (to)
+				model_add(to, d->iova, d->off, d->size, d->flags);
 			*d = m->m[--m->nr];
 		} else {
 			i++;
 		}
 	}
 	return sum;
+}
+
+static uint64_t model_remove(struct model *m, uint64_t iova, uint64_t last)
+{
+	return model_move(m, iova, last, NULL);
 }
 
 /* ---- DMA probes ---- */
@@ -283,6 +295,10 @@ static const char *probe(struct run *r, uint64_t iova)
 {
 	struct mapping *d = model_find(&r->model, iova, iova);
 	uint32_t off = below(r, PG / 2), len = 1 + below(r, PG - off - 1);
+
+	/* Lazy mode: an unmapped IOVA stays reachable until it is replaced. */
+	if (!d && r->lazy)
+		d = model_find(&r->cached, iova, iova);
 	uint32_t pattern = (uint32_t)rnd(r);
 	bool write;
 
@@ -546,6 +562,9 @@ map:
 	*pred = model_map(&r->model, iova, off, size, flags, vaddr_wraps);
 	res->ret = _vmc_map(r->env.container, iova, vaddr, size, flags);
 	count_ret(r, res->ret);
+	/* Lazy: a map past the checks replaces what was cached there. */
+	if (r->lazy && (!res->ret || res->ret == -EFAULT || res->ret == -ENOMEM))
+		model_remove(&r->cached, iova, iova + size - 1);
 	if (!res->ret)
 		model_add(&r->model, iova, off, size, flags & RW);
 	if (r->model.nr > r->max_nr)
@@ -562,9 +581,10 @@ unmap:
 		return NULL;
 	res->val = unmapped;
 	if (flags & VFIO_DMA_UNMAP_FLAG_ALL)
-		unmapped = model_remove(&r->model, 0, ~0ULL);
+		unmapped = model_move(&r->model, 0, ~0ULL, r->lazy ? &r->cached : NULL);
 	else
-		unmapped = model_remove(&r->model, iova, iova + size - 1);
+		unmapped = model_move(&r->model, iova, iova + size - 1,
+				      r->lazy ? &r->cached : NULL);
 	if (unmapped != res->val)
 		return "unmapped size differs from the mappings the model had there";
 	if (*pred == 0 && expect != res->val)
@@ -600,6 +620,8 @@ static const char *run_seq(struct run *r, uint64_t seed, unsigned int nr_ops,
 
 	r->rng = seed;
 	r->model.nr = 0;
+	r->cached.nr = 0;
+	r->cached.limit = MAX_MAPS;
 	r->probes_done = 0;
 	r->max_nr = 0;
 	r->nr_soft = 0;
@@ -682,14 +704,36 @@ out:
 #define TYPE1_LIMIT	"/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
 #define OUR_LIMIT	MODPARAM_DIR "/dma_entry_limit"
 
+#define MODE_PARAM	MODPARAM_DIR "/default_mode"
+
+static int read_str(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	char *nl;
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, len, f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	return 0;
+}
+
 FIXTURE(diff) {
 	struct run run;
 	struct result *ref, *out;
 	long long saved_type1, saved_ours;
+	char saved_mode[16];
 };
 
 FIXTURE_VARIANT(diff) {
 	unsigned int limit;	/* dma_entry_limit for both, 0: leave it */
+	const char *mode;	/* map-cache mode of our VM, NULL: default */
 };
 
 /* Plenty of room: EEXIST, EINVAL, EFAULT, splits, FLAG_ALL. */
@@ -700,6 +744,16 @@ FIXTURE_VARIANT_ADD(diff, default_limit) {
 /* A container that fills up: ENOSPC in the checks' order. */
 FIXTURE_VARIANT_ADD(diff, small_limit) {
 	.limit = 10,
+};
+
+/* Our backend caching nothing: exactly type1. */
+FIXTURE_VARIANT_ADD(diff, mode_off) {
+	.mode = "off",
+};
+
+/* Lazy: the same results; unmapped IOVAs may stay reachable (the model knows). */
+FIXTURE_VARIANT_ADD(diff, mode_lazy) {
+	.mode = "lazy",
 };
 
 FIXTURE_SETUP(diff)
@@ -715,6 +769,10 @@ FIXTURE_SETUP(diff)
 	ASSERT_LT(0, self->saved_type1);
 	ASSERT_LT(0, self->saved_ours);
 	self->run.model.limit = variant->limit ?: 65535;
+	if (variant->mode) {
+		ASSERT_EQ(0, read_str(MODE_PARAM, self->saved_mode, sizeof(self->saved_mode)));
+		ASSERT_EQ(0, vmc_write_str(MODE_PARAM, variant->mode));
+	}
 	snprintf(val, sizeof(val), "%u", self->run.model.limit);
 	ASSERT_EQ(0, vmc_write_str(TYPE1_LIMIT, val));
 	ASSERT_EQ(0, vmc_write_str(OUR_LIMIT, val));
@@ -738,6 +796,8 @@ FIXTURE_TEARDOWN(diff)
 {
 	char val[32];
 
+	if (self->saved_mode[0])
+		vmc_write_str(MODE_PARAM, self->saved_mode);
 	if (self->saved_type1 > 0) {
 		snprintf(val, sizeof(val), "%lld", self->saved_type1);
 		vmc_write_str(TYPE1_LIMIT, val);
@@ -788,7 +848,9 @@ TEST_F_TIMEOUT(diff, sequence, 300)
 			       r->max_nr);
 
 		r->backend = VMC_BACKEND_MAPCACHE;
+		r->lazy = variant->mode && !strcmp(variant->mode, "lazy");
 		err = run_seq(r, seed, nr_ops, self->out, self->ref, &fail_op);
+		r->lazy = false;
 		ASSERT_EQ(NULL, err) TH_LOG("seed %" PRIu64 " on mapcache, %s: %s", seed, r->what,
 					    err);
 		ksft_print_msg("diff: mapcache: identical to type1; %u probes\n", r->probes_done);
