@@ -58,6 +58,7 @@ make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" OUTPUT="$VMC_OUT/tes
 cp "$VMC_OUT"/tests/* "$root/tests/"
 make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" print-tests > "$root/etc/vmc/tests.list"
 
+[ ! -d "$VMC_OUT/guest-data" ] || { mkdir -p "$root/data" && cp -r "$VMC_OUT/guest-data/." "$root/data/"; }
 cp /bin/busybox "$root/bin/busybox"
 install -m 0755 "$VMC_TOP/scripts/guest/init" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"

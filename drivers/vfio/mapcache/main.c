@@ -113,17 +113,24 @@ static int __init vmc_init(void)
 {
 	int ret;
 
-	ret = vmc_vm_init();
+	ret = vmc_pc_module_init();
 	if (ret)
 		return ret;
+	ret = vmc_vm_init();
+	if (ret)
+		goto err_pc;
 	vmc_debugfs_init();
 	ret = vfio_register_iommu_driver(&vmc_ops);
-	if (ret) {
-		vmc_debugfs_exit();
-		vmc_vm_exit();
-		return ret;
-	}
+	if (ret)
+		goto err_vm;
 	return 0;
+
+err_vm:
+	vmc_debugfs_exit();
+	vmc_vm_exit();
+err_pc:
+	vmc_pc_module_exit();
+	return ret;
 }
 
 static void __exit vmc_exit(void)
@@ -131,6 +138,7 @@ static void __exit vmc_exit(void)
 	vfio_unregister_iommu_driver(&vmc_ops);
 	vmc_debugfs_exit();
 	vmc_vm_exit();
+	vmc_pc_module_exit();
 }
 
 module_init(vmc_init);

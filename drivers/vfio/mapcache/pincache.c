@@ -24,6 +24,20 @@
 
 #include "vmc.h"
 
+/* Every vmc_pin of every VM. */
+static struct kmem_cache *vmc_pin_cache;
+
+int vmc_pc_module_init(void)
+{
+	vmc_pin_cache = KMEM_CACHE(vmc_pin, 0);
+	return vmc_pin_cache ? 0 : -ENOMEM;
+}
+
+void vmc_pc_module_exit(void)
+{
+	kmem_cache_destroy(vmc_pin_cache);
+}
+
 /* LIRS history: ghosts per quota page, and a cap for huge quotas. */
 #define VMC_GHOSTS_PER_PAGE	2
 #define VMC_GHOSTS_MAX		BIT(16)
@@ -87,7 +101,7 @@ static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 	atomic_long_inc(&vm->unaccount);
 	vmc_vm_stat(vm, unpins, 1);
 	vmc_vm_stat(vm, pinned_pages, -1ULL);
-	kfree(pin);
+	kmem_cache_free(vmc_pin_cache, pin);
 }
 
 /* Take a cached pin out of the cache and unpin it. */
@@ -292,7 +306,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 		vmc_pin_use(vm, old);
 		return old;
 	}
-	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	pin = kmem_cache_zalloc(vmc_pin_cache, GFP_KERNEL_ACCOUNT);
 	if (!pin)
 		return NULL;
 	if (old) {
@@ -305,7 +319,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 			vmc_pin_unpin(vm, old);
 	}
 	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_KERNEL_ACCOUNT))) {
-		kfree(pin);
+		kmem_cache_free(vmc_pin_cache, pin);
 		return NULL;
 	}
 	pin->page = page;
@@ -371,6 +385,26 @@ static void vmc_pc_quota_fail(struct vmc_vm *vm)
 			    vm->pid, vm->comm, vm->quota_pages << PAGE_SHIFT);
 }
 
+/*
+ * Charge @nr_pages new pins to locked_vm, netted against unpins not yet
+ * uncharged (an evicting miss then takes mmap_lock once, not twice).
+ */
+static int vmc_pc_charge(struct vmc_vm *vm, long nr_pages)
+{
+	long owed = atomic_long_xchg(&vm->unaccount, 0);
+	long delta = nr_pages - owed;
+	int ret = 0;
+
+	if (delta > 0) {
+		ret = account_locked_vm(vm->mm, delta, true);
+		if (ret)
+			atomic_long_add(owed, &vm->unaccount);
+	} else if (delta < 0) {
+		account_locked_vm(vm->mm, -delta, false);
+	}
+	return ret;
+}
+
 /* Under the VM's lock: take the hits, reserve room for the misses. */
 static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
 			     bool write, struct vmc_pin **pins, unsigned long *misses)
@@ -412,7 +446,7 @@ again:
 	ret = vmc_pc_gup(vm, vaddr, nr, write, pins, pages);
 	if (ret)
 		goto out_unreserve;
-	ret = account_locked_vm(vm->mm, misses, true);
+	ret = vmc_pc_charge(vm, misses);
 	if (ret) {
 		pr_warn_ratelimited("VM %d (%s): RLIMIT_MEMLOCK (%lu) exceeded\n",
 				    vm->pid, vm->comm, rlimit(RLIMIT_MEMLOCK));

@@ -304,6 +304,8 @@ void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n);
 void vmc_vm_unaccount_flush(struct vmc_vm *vm);
 
 /* pincache.c: the pin cache of a VM */
+int vmc_pc_module_init(void);
+void vmc_pc_module_exit(void);
 int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 	       bool write, struct vmc_pin **pins);
 void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);

@@ -37,6 +37,8 @@ FIXTURE(cache) {
 	char debugfs[128];
 };
 
+static int vm_set(struct _test_data_cache *self, const char *file, const char *val);
+
 FIXTURE_SETUP(cache)
 {
 	int ret = vmc_env_open(&self->env, VMC_BACKEND_MAPCACHE);
@@ -48,6 +50,10 @@ FIXTURE_SETUP(cache)
 	snprintf(self->sysfs_policy, sizeof(self->sysfs_policy), "%s/policy", self->sysfs);
 	snprintf(self->debugfs, sizeof(self->debugfs), VMC_DEBUGFS_DIR "/vm-%d/stats",
 		 getpid());
+	/* A known start, whatever the module's defaults are. */
+	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	ASSERT_EQ(0, vm_set(self, "policy", "lru"));
+	ASSERT_EQ(0, vm_set(self, "quota_bytes", "0"));
 	self->buf = vmc_alloc_pages(NR_PAGES);
 	self->out = vmc_alloc_pages(1);
 	ASSERT_NE(NULL, self->buf);
