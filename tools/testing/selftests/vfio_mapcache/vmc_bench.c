@@ -64,8 +64,10 @@ struct samples {
 	unsigned int n;
 };
 
-static struct samples res[2][NR_SIZES];	/* [backend][size] */
-static long long pins[2][NR_SIZES], flushes[2][NR_SIZES];
+/* Slots: 0 type1, 1 mapcache (its default mode, strict), 2 mapcache off. */
+#define NR_SLOTS	3
+static struct samples res[NR_SLOTS][NR_SIZES];	/* [slot][size] */
+static long long pins[NR_SLOTS][NR_SIZES], flushes[NR_SLOTS][NR_SIZES];
 
 static double now_us(void)
 {
@@ -361,20 +363,26 @@ static void ring_print(unsigned int rounds)
 	       median(null_us[1], nr_null[1]));
 }
 
-static int bench_backend(enum vmc_backend b, uint8_t *buf)
+static int bench_backend(enum vmc_backend b, unsigned int slot, const char *mode,
+			 uint8_t *buf)
 {
 	struct vmc_env env;
 	unsigned int s, i;
+	char path[96];
 	int ret;
 
 	ret = vmc_env_open(&env, b);
+	if (!ret && mode) {
+		snprintf(path, sizeof(path), "/sys/kernel/vfio_mapcache/%d/mode", getpid());
+		ret = vmc_write_str(path, mode);
+	}
 	if (ret) {
 		printf("# vmc_bench: cannot open %s: %d\n", vmc_backend_name(b), ret);
 		vmc_env_close(&env);
 		return ret;
 	}
 	for (s = 0; s < NR_SIZES; s++) {
-		struct samples *sm = &res[b][s];
+		struct samples *sm = &res[slot][s];
 		long long p0 = vmc_stat(VMC_STATS_TOTAL, "pins");
 		long long f0 = vmc_stat(VMC_STATS_TOTAL, "iotlb_flushes");
 
@@ -401,8 +409,8 @@ static int bench_backend(enum vmc_backend b, uint8_t *buf)
 			sm->n++;
 		}
 		if (b == VMC_BACKEND_MAPCACHE && p0 >= 0) {
-			pins[b][s] += vmc_stat(VMC_STATS_TOTAL, "pins") - p0;
-			flushes[b][s] += vmc_stat(VMC_STATS_TOTAL, "iotlb_flushes") - f0;
+			pins[slot][s] += vmc_stat(VMC_STATS_TOTAL, "pins") - p0;
+			flushes[slot][s] += vmc_stat(VMC_STATS_TOTAL, "iotlb_flushes") - f0;
 		}
 	}
 	vmc_env_close(&env);
@@ -414,7 +422,7 @@ int main(int argc, char **argv)
 	unsigned int rounds = argc > 1 ? atoi(argv[1]) : 2, r, s, b, total = 0;
 	bool ours = vmc_mapcache_loaded();
 	uint8_t *raw, *buf;
-	double t[2];
+	double t[NR_SLOTS];
 
 	if (!rounds || rounds > MAX_ROUNDS)
 		rounds = 2;
@@ -438,7 +446,7 @@ int main(int argc, char **argv)
 	buf = (uint8_t *)(((uintptr_t)raw + ALIGN_2M - 1) & ~(ALIGN_2M - 1));
 	madvise(buf, MAX_SIZE, MADV_HUGEPAGE);
 	memset(buf, 0x5a, MAX_SIZE);
-	for (b = 0; b < 2; b++)
+	for (b = 0; b < NR_SLOTS; b++)
 		for (s = 0; s < NR_SIZES; s++) {
 			unsigned int n = sizes[s].reps * rounds;
 
@@ -453,22 +461,25 @@ int main(int argc, char **argv)
 	       rounds, sizes[0].reps, sizes[1].reps, sizes[2].reps,
 	       ours ? "loaded" : "NOT loaded");
 	for (r = 0; r < rounds; r++) {
-		if (bench_backend(VMC_BACKEND_TYPE1, buf))
+		if (bench_backend(VMC_BACKEND_TYPE1, 0, NULL, buf))
 			return 1;
-		if (ours && bench_backend(VMC_BACKEND_MAPCACHE, buf))
+		if (ours && bench_backend(VMC_BACKEND_MAPCACHE, 1, NULL, buf))
+			return 1;
+		if (ours && bench_backend(VMC_BACKEND_MAPCACHE, 2, "off", buf))
 			return 1;
 	}
 
 	printf("# BENCH-TABLE-BEGIN\n");
-	printf("%-6s %8s %16s %16s %8s\n", "size", "samples", "type1_median_us",
-	       "mapcache_median_us", "ratio");
+	printf("%-6s %8s %16s %16s %8s %16s %8s\n", "size", "samples", "type1_median_us",
+	       "strict_median_us", "ratio", "off_median_us", "ratio");
 	for (s = 0; s < NR_SIZES; s++) {
-		for (b = 0; b < 2; b++)
+		for (b = 0; b < NR_SLOTS; b++)
 			t[b] = median(res[b][s].pair, res[b][s].n);
 		total += res[0][s].n;
 		if (ours)
-			printf("%-6s %8u %16.1f %16.1f %8.2f\n", sizes[s].name, res[0][s].n,
-			       t[0], t[1], t[0] > 0 ? t[1] / t[0] : 0);
+			printf("%-6s %8u %16.1f %16.1f %8.2f %16.1f %8.2f\n", sizes[s].name,
+			       res[0][s].n, t[0], t[1], t[0] > 0 ? t[1] / t[0] : 0, t[2],
+			       t[0] > 0 ? t[2] / t[0] : 0);
 		else
 			printf("%-6s %8u %16.1f %16s %8s\n", sizes[s].name, res[0][s].n,
 			       t[0], "-", "-");
@@ -476,9 +487,9 @@ int main(int argc, char **argv)
 	printf("# BENCH-TABLE-END\n");
 	/* The split, and what our backend did per pair. */
 	for (s = 0; s < NR_SIZES; s++)
-		for (b = 0; b < (ours ? 2u : 1u); b++) {
+		for (b = 0; b < (ours ? (unsigned int)NR_SLOTS : 1u); b++) {
 			printf("# %-6s %-8s map %10.1f us  unmap %10.1f us",
-			       sizes[s].name, vmc_backend_name(b),
+			       sizes[s].name, b == 2 ? "off" : vmc_backend_name(b),
 			       median(res[b][s].map, res[b][s].n),
 			       median(res[b][s].unmap, res[b][s].n));
 			if (b && res[b][s].n)
