@@ -69,29 +69,6 @@ struct samples {
 static struct samples res[NR_SLOTS][NR_SIZES];	/* [slot][size] */
 static long long pins[NR_SLOTS][NR_SIZES], flushes[NR_SLOTS][NR_SIZES];
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned int n)
-{
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* The median of @n values, leaving them in place. */
 static double median_copy(const double *v, unsigned int n)
 {
@@ -100,7 +77,7 @@ static double median_copy(const double *v, unsigned int n)
 	if (!c)
 		return 0;
 	memcpy(c, v, n * sizeof(*c));
-	m = median(c, n);
+	m = vmc_median(c, n);
 	free(c);
 	return m;
 }
@@ -161,10 +138,10 @@ static void ring_null_ioctls(struct vmc_env *env, enum vmc_backend b)
 	unsigned int i;
 
 	for (i = 0; i < NULL_REPS && nr_null[b] < sizeof(null_us[0]) / sizeof(double); i++) {
-		double t0 = now_us();
+		double t0 = vmc_now_us();
 
 		ioctl(env->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU);
-		null_us[b][nr_null[b]++] = now_us() - t0;
+		null_us[b][nr_null[b]++] = vmc_now_us() - t0;
 	}
 }
 
@@ -233,9 +210,9 @@ static int ring_run(unsigned int pat, unsigned int ci, uint8_t *bufs)
 			if (nr_in == RING_QD) {
 				unsigned int j = ring_rand(&rng) % nr_in;
 
-				t0 = now_us();
+				t0 = vmc_now_us();
 				ret = _vmc_unmap(env.container, in[j].iova, VMC_PAGE, 0, NULL);
-				t1 = now_us();
+				t1 = vmc_now_us();
 				if (ret)
 					goto fail;
 				if (in[j].timed) {
@@ -255,9 +232,9 @@ static int ring_run(unsigned int pat, unsigned int ci, uint8_t *bufs)
 				iova = nr_free ? free_iova[--nr_free] : (next_iova -= VMC_PAGE);
 			if (pat == 0)
 				nr_free = 0;
-			t0 = now_us();
+			t0 = vmc_now_us();
 			ret = _vmc_map(env.container, iova, bufs + (uint64_t)i * VMC_PAGE, VMC_PAGE, RW);
-			t1 = now_us();
+			t1 = vmc_now_us();
 			if (ret)
 				goto fail;
 			in[nr_in].iova = iova;
@@ -296,7 +273,7 @@ static double ring_ratio(unsigned int pat, unsigned int ci)
 	for (i = 0; i < rr->nr_runs && i < t1->nr_runs; i++)
 		if (t1->run_med[i] > 0)
 			q[n++] = rr->run_med[i] / t1->run_med[i];
-	return median(q, n);
+	return vmc_median(q, n);
 }
 
 static void ring_print(unsigned int rounds)
@@ -328,10 +305,10 @@ static void ring_print(unsigned int rounds)
 				printf("%7s n/a (%s)\n", "", rr->na ? rr->why : "no samples");
 				continue;
 			}
-			/* median() sorts: the pair first, the ratio needs it. */
-			pair = median(rr->s.pair, rr->s.n);
-			printf("%7u %8.1f %8.1f %8.1f %8.2f", rr->s.n, median(rr->s.map, rr->s.n),
-			       median(rr->s.unmap, rr->s.n), pair, ring_ratio(pat, ci));
+			/* vmc_median() sorts: the pair first, the ratio needs it. */
+			pair = vmc_median(rr->s.pair, rr->s.n);
+			printf("%7u %8.1f %8.1f %8.1f %8.2f", rr->s.n, vmc_median(rr->s.map, rr->s.n),
+			       vmc_median(rr->s.unmap, rr->s.n), pair, ring_ratio(pat, ci));
 			if (rr->have_cnt)
 				for (k = 0; k < 4; k++)
 					printf(" %6.2f", (double)rr->cnt[k] / rr->cnt_maps);
@@ -359,8 +336,8 @@ static void ring_print(unsigned int rounds)
 	       " type1's in the same round\n", RING_BUFS, RING_QD, RING_LAPS,
 	       rounds * RING_ROUNDS_PER);
 	printf("# ring: floor, a no-op request (VFIO_CHECK_EXTENSION on the container):"
-	       " type1 %.1f us, mapcache %.1f us\n", median(null_us[0], nr_null[0]),
-	       median(null_us[1], nr_null[1]));
+	       " type1 %.1f us, mapcache %.1f us\n", vmc_median(null_us[0], nr_null[0]),
+	       vmc_median(null_us[1], nr_null[1]));
 }
 
 static int bench_backend(enum vmc_backend b, unsigned int slot, const char *mode,
@@ -390,12 +367,12 @@ static int bench_backend(enum vmc_backend b, unsigned int slot, const char *mode
 			uint64_t unmapped = 0;
 			double t0, t1, t2;
 
-			t0 = now_us();
+			t0 = vmc_now_us();
 			ret = _vmc_map(env.container, IOVA, buf, sizes[s].size, RW);
-			t1 = now_us();
+			t1 = vmc_now_us();
 			if (!ret)
 				ret = _vmc_unmap(env.container, IOVA, sizes[s].size, 0, &unmapped);
-			t2 = now_us();
+			t2 = vmc_now_us();
 			if (ret || unmapped != sizes[s].size) {
 				printf("# vmc_bench: %s %s: map/unmap failed: %d (unmapped %llu)\n",
 				       vmc_backend_name(b), sizes[s].name, ret,
@@ -474,7 +451,7 @@ int main(int argc, char **argv)
 	       "strict_median_us", "ratio", "off_median_us", "ratio");
 	for (s = 0; s < NR_SIZES; s++) {
 		for (b = 0; b < NR_SLOTS; b++)
-			t[b] = median(res[b][s].pair, res[b][s].n);
+			t[b] = vmc_median(res[b][s].pair, res[b][s].n);
 		total += res[0][s].n;
 		if (ours)
 			printf("%-6s %8u %16.1f %16.1f %8.2f %16.1f %8.2f\n", sizes[s].name,
@@ -490,8 +467,8 @@ int main(int argc, char **argv)
 		for (b = 0; b < (ours ? (unsigned int)NR_SLOTS : 1u); b++) {
 			printf("# %-6s %-8s map %10.1f us  unmap %10.1f us",
 			       sizes[s].name, b == 2 ? "off" : vmc_backend_name(b),
-			       median(res[b][s].map, res[b][s].n),
-			       median(res[b][s].unmap, res[b][s].n));
+			       vmc_median(res[b][s].map, res[b][s].n),
+			       vmc_median(res[b][s].unmap, res[b][s].n));
 			if (b && res[b][s].n)
 				printf("  pins/pair %.1f  iotlb_flushes/pair %.2f",
 				       (double)pins[b][s] / res[b][s].n,

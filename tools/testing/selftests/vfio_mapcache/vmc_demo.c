@@ -116,21 +116,6 @@ static struct vfio_iova_range ranges[MAX_RANGES];
 static unsigned int nr_ranges;
 static int errors;
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double median(const double *v, unsigned int n)
 {
 	double s[MAX_ROUNDS];
@@ -138,8 +123,7 @@ static double median(const double *v, unsigned int n)
 	if (!n)
 		return 0;
 	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	return vmc_median(s, n);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -508,7 +492,7 @@ static void run_one(struct pattern *p, const struct config *c, struct result *re
 		}
 	}
 	read_totals(before);
-	t0 = now_us();
+	t0 = vmc_now_us();
 	for (i = 0; i < p->nr_ops; i++) {
 		const struct op *o = &p->ops[i];
 
@@ -520,7 +504,7 @@ static void run_one(struct pattern *p, const struct config *c, struct result *re
 			failed += !!_vmc_unmap(env.container, o->iova, o->size, 0, NULL);
 		}
 	}
-	t1 = now_us();
+	t1 = vmc_now_us();
 	read_totals(after);
 	res->us[res->n++] = (t1 - t0) / p->nr_ops;
 	res->failed = failed;
@@ -713,7 +697,7 @@ int main(int argc, char **argv)
 	const char *names[MAX_TRACES + 1];
 	unsigned int nr_names = 0;
 	bool *mapped;
-	double t0 = now_us();
+	double t0 = vmc_now_us();
 	int opt;
 
 	while ((opt = getopt(argc, argv, "r:")) != -1) {
@@ -791,7 +775,7 @@ int main(int argc, char **argv)
 				run_one(&pats[i], &configs[ci], &res[i][ci], mapped);
 			}
 			printf("# vmc_demo: %s round %u done (%.1f s)\n", pats[i].name, r + 1,
-			       (now_us() - t0) / 1e6);
+			       (vmc_now_us() - t0) / 1e6);
 			fflush(stdout);
 		}
 		free(mapped);
@@ -825,7 +809,7 @@ int main(int argc, char **argv)
 		print_table(&pats[i], res[i]);
 	legend(rounds);
 	printf("# DEMO-END\n");
-	printf("# vmc_demo: %s in %.1f s\n", errors ? "FAILED" : "ok", (now_us() - t0) / 1e6);
+	printf("# vmc_demo: %s in %.1f s\n", errors ? "FAILED" : "ok", (vmc_now_us() - t0) / 1e6);
 	fflush(stdout);
 	return errors ? 1 : 0;
 }

@@ -382,17 +382,7 @@ int vmc_write_str(const char *path, const char *val)
 
 long long vmc_locked_vm_kb(void)
 {
-	char line[256];
-	long long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmLck: %lld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return vmc_pid_locked_vm_kb(0);
 }
 
 long long vmc_stat(const char *path, const char *key)
@@ -440,4 +430,27 @@ long long vmc_pid_locked_vm_kb(int pid)
 bool vmc_mapcache_loaded(void)
 {
 	return !access("/sys/module/vfio_iommu_mapcache", F_OK);
+}
+
+double vmc_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int vmc_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double vmc_median(double *v, unsigned int n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), vmc_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }

@@ -74,6 +74,11 @@ void vmc_free_pages(void *p, size_t nr_pages);
 bool vmc_all_bytes(const void *p, size_t len, uint8_t byte);
 void vmc_fill_pattern(void *p, size_t len, uint32_t seed);
 
+/* CLOCK_MONOTONIC in microseconds. */
+double vmc_now_us(void);
+/* The median of @n values (0 for none); sorts them in place. */
+double vmc_median(double *v, unsigned int n);
+
 /* Read a number from a sysfs/debugfs file; -1 if it cannot be read. */
 long long vmc_read_ll(const char *path);
 int vmc_write_str(const char *path, const char *val);
