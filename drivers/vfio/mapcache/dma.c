@@ -85,6 +85,13 @@ static void vmc_unpin_pages(struct vmc_container *c, struct page **pages,
 	vmc_uncount(c, pinned_pages, nr_pages);
 }
 
+void vmc_dma_free(struct vmc_dma *dma)
+{
+	if (dma->pins != &dma->pin1)
+		kvfree(dma->pins);
+	kfree(dma);
+}
+
 /* Unmapped cached mappings give their pins back to the VM's cache. */
 static void vmc_release_cached(struct vmc_container *c)
 {
@@ -93,8 +100,7 @@ static void vmc_release_cached(struct vmc_container *c)
 	list_for_each_entry_safe(dma, tmp, &c->release, release) {
 		vmc_pc_put(c->vm, dma->pins, dma->nr_pins);
 		list_del(&dma->release);
-		kvfree(dma->pins);
-		kfree(dma);
+		vmc_dma_free(dma);
 	}
 	vmc_vm_unaccount_flush(c->vm);
 }
@@ -411,12 +417,14 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 	unsigned long nr = dma->size >> PAGE_SHIFT;
 	int ret;
 
-	dma->pins = kvcalloc(nr, sizeof(*dma->pins), GFP_KERNEL_ACCOUNT);
+	dma->pins = nr == 1 ? &dma->pin1 :
+		    kvcalloc(nr, sizeof(*dma->pins), GFP_KERNEL_ACCOUNT);
 	if (!dma->pins)
 		return -ENOMEM;
 	ret = vmc_pc_get(c->vm, dma->vaddr, nr, dma->prot & IOMMU_WRITE, dma->pins);
 	if (ret) {
-		kvfree(dma->pins);
+		if (dma->pins != &dma->pin1)
+			kvfree(dma->pins);
 		dma->pins = NULL;
 		dma->size = 0;
 		return ret;

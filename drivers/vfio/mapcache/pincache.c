@@ -24,6 +24,9 @@
 
 #include "vmc.h"
 
+/* Pages of a map small enough for an on-stack GUP array. */
+#define VMC_PIN_FEW	16
+
 /* Every vmc_pin of every VM. */
 static struct kmem_cache *vmc_pin_cache;
 
@@ -490,13 +493,16 @@ out_unreserve:
 int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 	       bool write, struct vmc_pin **pins)
 {
-	struct page **pages;
+	struct page *few[VMC_PIN_FEW], **pages = few;
 	unsigned long done = 0;
 	int ret = 0;
 
-	pages = (struct page **)__get_free_page(GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
+	/* Guest maps are mostly a page or a few: no allocation for those. */
+	if (nr_pages > VMC_PIN_FEW) {
+		pages = (struct page **)__get_free_page(GFP_KERNEL);
+		if (!pages)
+			return -ENOMEM;
+	}
 	while (done < nr_pages) {
 		unsigned long n = min_t(unsigned long, VMC_PIN_BATCH, nr_pages - done);
 
@@ -511,7 +517,8 @@ int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 		}
 		cond_resched();
 	}
-	free_page((unsigned long)pages);
+	if (pages != few)
+		free_page((unsigned long)pages);
 	if (ret)
 		vmc_pc_put(vm, pins, done);
 	vmc_vm_unaccount_flush(vm);

@@ -211,6 +211,7 @@ struct vmc_iova_range {
  * @pins: the VM's pins of each page, when the pin cache serves it; NULL
  *        when the mapping pinned its pages itself (mode off)
  * @nr_pins: entries of @pins holding a live reference
+ * @pin1: @pins of a one-page mapping, the common case, without an allocation
  * @release: on vmc_container.release once unmapped, until the IOTLB sync
  *           lets its pins go
  */
@@ -226,6 +227,7 @@ struct vmc_dma {
 	struct mm_struct *mm;
 	struct vmc_pin **pins;
 	unsigned long nr_pins;
+	struct vmc_pin *pin1;
 	struct list_head release;
 };
 
@@ -334,6 +336,7 @@ void vmc_dma_link_in(struct rb_root *root, struct vmc_dma *new);
 struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last);
 int vmc_iommu_map(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
 		  size_t size, int prot);
+void vmc_dma_free(struct vmc_dma *dma);
 
 /* xlate.c: cached translations (lazy mode) */
 bool vmc_xc_hit(struct vmc_container *c, u64 iova, unsigned long vaddr, u64 size,

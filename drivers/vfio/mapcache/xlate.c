@@ -67,8 +67,7 @@ static void vmc_xc_release(struct vmc_vm *vm, struct vmc_dma *dma)
 	for (i = 0; i < dma->nr_pins; i++)
 		vmc_pc_xlate_put(vm, dma->pins[i]);
 	mmdrop(dma->mm);
-	kvfree(dma->pins);
-	kfree(dma);
+	vmc_dma_free(dma);
 }
 
 /* Tear down the cached translations on @list: unmap all, sync, release. */
