@@ -73,10 +73,14 @@ DEFINE_SHOW_ATTRIBUTE(vmc_container);
 static int vmc_vm_stats_show(struct seq_file *m, void *unused)
 {
 	struct vmc_vm *vm = m->private;
-	u64 *v = (u64 *)&vm->stats;
+	struct vmc_stats st;
+	u64 *v = (u64 *)&st;
 	unsigned int i;
 
 	mutex_lock(&vm->lock);
+	st = vm->stats;
+	st.map_requests = atomic64_read(&vm->requests[0]);
+	st.unmap_requests = atomic64_read(&vm->requests[1]);
 	seq_printf(m, "pid %d\n", vm->pid);
 	for (i = 0; i < VMC_NR_STATS; i++)
 		seq_printf(m, "%s %llu\n", vmc_stat_names[i], v[i]);

@@ -105,15 +105,15 @@ out_free:
 	return ret;
 }
 
-/* A request done: counted for the container and for its VM. */
-static void vmc_count_request(struct vmc_container *c, size_t offset)
+/* A request done: counted for the container and, lock-free, for its VM. */
+static void vmc_count_request(struct vmc_container *c, bool unmap)
 {
-	vmc_stat_add(c, offset, 1);
-	if (!c->vm)
-		return;
-	mutex_lock(&c->vm->lock);
-	*(u64 *)((char *)&c->vm->stats + offset) += 1;
-	mutex_unlock(&c->vm->lock);
+	if (unmap)
+		vmc_count(c, unmap_requests, 1);
+	else
+		vmc_count(c, map_requests, 1);
+	if (c->vm)
+		atomic64_inc(&c->vm->requests[unmap]);
 }
 
 /* Validate a MAP_DMA request under the lock, as type1 orders its checks. */
@@ -160,7 +160,7 @@ static int vmc_map_dma(struct vmc_container *c, void __user *arg)
 	if (!ret)
 		ret = vmc_dma_map(c, map.iova, map.vaddr, map.size, prot);
 	if (!ret)
-		vmc_count_request(c, offsetof(struct vmc_stats, map_requests));
+		vmc_count_request(c, false);
 	mutex_unlock(&c->lock);
 	return ret;
 }
@@ -205,7 +205,7 @@ static int vmc_unmap_dma(struct vmc_container *c, void __user *arg)
 		ret = vmc_dma_unmap(c, unmap.iova, last,
 				    unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL, &unmapped);
 	if (!ret)
-		vmc_count_request(c, offsetof(struct vmc_stats, unmap_requests));
+		vmc_count_request(c, true);
 	mutex_unlock(&c->lock);
 	if (ret)
 		return ret;

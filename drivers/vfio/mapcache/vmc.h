@@ -134,6 +134,8 @@ struct vmc_pin {
  * @peak_live_pages: highest @live_pages
  * @stats: counters
  * @unaccount: pages to take off locked_vm once no lock forbids it
+ * @requests: MAP_DMA and UNMAP_DMA requests of all its containers, counted
+ *            without the lock (shown as map_requests, unmap_requests)
  * @debugfs: the VM's debugfs directory
  */
 struct vmc_vm {
@@ -159,6 +161,7 @@ struct vmc_vm {
 	u64 peak_live_pages;
 	struct vmc_stats stats;
 	atomic_long_t unaccount;
+	atomic64_t requests[2];
 	struct dentry *debugfs;
 };
 
