@@ -315,11 +315,12 @@ void vmc_vm_put(struct vmc_vm *vm)
 	if (!last)
 		return;
 	debugfs_remove(vm->debugfs);
+	/* Drains sysfs writes in flight: none may find the cache destroyed. */
+	kobject_del(&vm->kobj);
 	/* Waits for invalidations in flight; none can start after it. */
 	mmu_interval_notifier_remove(&vm->notifier);
 	vmc_pc_destroy(vm);
 	vmc_vm_unaccount_flush(vm);
-	kobject_del(&vm->kobj);
 	kobject_put(&vm->kobj);
 }
 
