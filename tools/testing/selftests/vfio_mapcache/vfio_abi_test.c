@@ -57,43 +57,6 @@ FIXTURE_TEARDOWN(abi)
 	vmc_env_close(&self->env);
 }
 
-/* The full GET_INFO reply, caps included, in a buffer of its own. */
-static struct vfio_iommu_type1_info *get_info(int container)
-{
-	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
-	struct vfio_iommu_type1_info *info;
-
-	if (ioctl(container, VFIO_IOMMU_GET_INFO, &probe))
-		return NULL;
-	info = calloc(1, probe.argsz);
-	if (!info)
-		return NULL;
-	info->argsz = probe.argsz;
-	if (ioctl(container, VFIO_IOMMU_GET_INFO, info)) {
-		free(info);
-		return NULL;
-	}
-	return info;
-}
-
-static struct vfio_info_cap_header *find_cap(struct vfio_iommu_type1_info *info,
-					     uint16_t id)
-{
-	uint32_t off = info->cap_offset;
-	struct vfio_info_cap_header *hdr;
-	int hops = 0;
-
-	if (!(info->flags & VFIO_IOMMU_INFO_CAPS))
-		return NULL;
-	while (off && off + sizeof(*hdr) <= info->argsz && hops++ < 16) {
-		hdr = (void *)((char *)info + off);
-		if (hdr->id == id)
-			return hdr;
-		off = hdr->next;
-	}
-	return NULL;
-}
-
 TEST_F(abi, info_pgsizes)
 {
 	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
@@ -111,13 +74,13 @@ TEST_F(abi, info_pgsizes)
 
 TEST_F(abi, info_iova_ranges)
 {
-	struct vfio_iommu_type1_info *info = get_info(self->env.container);
+	struct vfio_iommu_type1_info *info = vmc_get_info(self->env.container);
 	struct vfio_iommu_type1_info_cap_iova_range *cap;
 	uint64_t prev_end = 0;
 	uint32_t i;
 
 	ASSERT_NE(NULL, info);
-	cap = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	cap = (void *)vmc_find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
 	ASSERT_NE(NULL, cap);
 	ASSERT_LE(1, cap->nr_iovas);
 	for (i = 0; i < cap->nr_iovas; i++) {
@@ -138,21 +101,21 @@ TEST_F(abi, info_iova_ranges)
 
 TEST_F(abi, info_dma_avail)
 {
-	struct vfio_iommu_type1_info *info = get_info(self->env.container);
+	struct vfio_iommu_type1_info *info = vmc_get_info(self->env.container);
 	struct vfio_iommu_type1_info_dma_avail *cap;
 	uint32_t before;
 
 	ASSERT_NE(NULL, info);
-	cap = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	cap = (void *)vmc_find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
 	ASSERT_NE(NULL, cap);
 	before = cap->avail;
 	ASSERT_LT(0, before);
 	free(info);
 
 	test_map(IOVA_BASE, self->buf, VMC_PAGE, RW);
-	info = get_info(self->env.container);
+	info = vmc_get_info(self->env.container);
 	ASSERT_NE(NULL, info);
-	cap = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	cap = (void *)vmc_find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
 	ASSERT_NE(NULL, cap);
 	ASSERT_EQ(before - 1, cap->avail);
 	free(info);
@@ -164,7 +127,7 @@ TEST_F(abi, info_dma_avail)
  */
 TEST_F(abi, info_every_argsz)
 {
-	struct vfio_iommu_type1_info *full = get_info(self->env.container);
+	struct vfio_iommu_type1_info *full = vmc_get_info(self->env.container);
 	const uint32_t minsz = offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
 	uint32_t argsz, total;
 	uint8_t *buf;

@@ -361,36 +361,23 @@ static uint64_t probe_target(struct run *r)
 static int get_info(int container, uint64_t *avail, struct vfio_iova_range *ranges,
 		    unsigned int *nr_ranges)
 {
-	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
-	struct vfio_iommu_type1_info *info;
-	struct vfio_info_cap_header *hdr;
-	uint32_t off;
+	struct vfio_iommu_type1_info *info = vmc_get_info(container);
+	struct vfio_iommu_type1_info_cap_iova_range *cap;
+	struct vfio_iommu_type1_info_dma_avail *dma;
 	int ret = -ENOENT;
 
-	if (ioctl(container, VFIO_IOMMU_GET_INFO, &probe))
-		return -errno;
-	info = calloc(1, probe.argsz);
 	if (!info)
-		return -ENOMEM;
-	info->argsz = probe.argsz;
-	if (ioctl(container, VFIO_IOMMU_GET_INFO, info)) {
-		ret = -errno;
-		goto out;
+		return -errno;
+	dma = (void *)vmc_find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	if (dma) {
+		*avail = dma->avail;
+		ret = 0;
 	}
-	for (off = info->cap_offset; off && off + sizeof(*hdr) <= info->argsz; off = hdr->next) {
-		hdr = (void *)((char *)info + off);
-		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
-			*avail = ((struct vfio_iommu_type1_info_dma_avail *)hdr)->avail;
-			ret = 0;
-		}
-		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && ranges) {
-			struct vfio_iommu_type1_info_cap_iova_range *cap = (void *)hdr;
-
-			*nr_ranges = cap->nr_iovas < MAX_RANGES ? cap->nr_iovas : MAX_RANGES;
-			memcpy(ranges, cap->iova_ranges, *nr_ranges * sizeof(*ranges));
-		}
+	cap = (void *)vmc_find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	if (cap && ranges) {
+		*nr_ranges = cap->nr_iovas < MAX_RANGES ? cap->nr_iovas : MAX_RANGES;
+		memcpy(ranges, cap->iova_ranges, *nr_ranges * sizeof(*ranges));
 	}
-out:
 	free(info);
 	return ret;
 }

@@ -137,30 +137,16 @@ static int cmp_u64(const void *a, const void *b)
 
 static int read_iova_ranges(int container)
 {
-	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
-	struct vfio_iommu_type1_info *info;
-	struct vfio_info_cap_header *hdr;
-	uint32_t off;
+	struct vfio_iommu_type1_info *info = vmc_get_info(container);
+	struct vfio_iommu_type1_info_cap_iova_range *cap;
 
-	if (ioctl(container, VFIO_IOMMU_GET_INFO, &probe))
-		return -errno;
-	info = calloc(1, probe.argsz);
 	if (!info)
-		return -ENOMEM;
-	info->argsz = probe.argsz;
-	if (ioctl(container, VFIO_IOMMU_GET_INFO, info)) {
-		free(info);
 		return -errno;
-	}
 	nr_ranges = 0;
-	for (off = info->cap_offset; off && off + sizeof(*hdr) <= info->argsz; off = hdr->next) {
-		hdr = (void *)((char *)info + off);
-		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
-			struct vfio_iommu_type1_info_cap_iova_range *cap = (void *)hdr;
-
-			nr_ranges = cap->nr_iovas < MAX_RANGES ? cap->nr_iovas : MAX_RANGES;
-			memcpy(ranges, cap->iova_ranges, nr_ranges * sizeof(*ranges));
-		}
+	cap = (void *)vmc_find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	if (cap) {
+		nr_ranges = cap->nr_iovas < MAX_RANGES ? cap->nr_iovas : MAX_RANGES;
+		memcpy(ranges, cap->iova_ranges, nr_ranges * sizeof(*ranges));
 	}
 	free(info);
 	return 0;

@@ -454,3 +454,42 @@ double vmc_median(double *v, unsigned int n)
 	qsort(v, n, sizeof(*v), vmc_cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
+
+struct vfio_iommu_type1_info *vmc_get_info(int container)
+{
+	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
+	struct vfio_iommu_type1_info *info;
+	int err;
+
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, &probe))
+		return NULL;
+	info = calloc(1, probe.argsz);
+	if (!info)
+		return NULL;
+	info->argsz = probe.argsz;
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, info)) {
+		err = errno;
+		free(info);
+		errno = err;
+		return NULL;
+	}
+	return info;
+}
+
+struct vfio_info_cap_header *vmc_find_cap(struct vfio_iommu_type1_info *info, uint16_t id)
+{
+	uint32_t off = info->cap_offset;
+	struct vfio_info_cap_header *hdr;
+	int hops = 0;
+
+	if (!(info->flags & VFIO_IOMMU_INFO_CAPS))
+		return NULL;
+	/* Bounded: a malformed chain must not loop. */
+	while (off && off + sizeof(*hdr) <= info->argsz && hops++ < 16) {
+		hdr = (void *)((char *)info + off);
+		if (hdr->id == id)
+			return hdr;
+		off = hdr->next;
+	}
+	return NULL;
+}

@@ -74,6 +74,11 @@ void vmc_free_pages(void *p, size_t nr_pages);
 bool vmc_all_bytes(const void *p, size_t len, uint8_t byte);
 void vmc_fill_pattern(void *p, size_t len, uint32_t seed);
 
+/* The whole GET_INFO reply, caps included, malloc'd; NULL with errno set. */
+struct vfio_iommu_type1_info *vmc_get_info(int container);
+/* Capability @id of a GET_INFO reply, or NULL. */
+struct vfio_info_cap_header *vmc_find_cap(struct vfio_iommu_type1_info *info, uint16_t id);
+
 /* CLOCK_MONOTONIC in microseconds. */
 double vmc_now_us(void);
 /* The median of @n values (0 for none); sorts them in place. */
