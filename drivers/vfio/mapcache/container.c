@@ -34,8 +34,9 @@ void *vmc_open(unsigned long arg)
 	mutex_init(&c->lock);
 	INIT_LIST_HEAD(&c->domains);
 	c->dma_root = RB_ROOT;
-	iommu_iotlb_gather_init(&c->gather);
+	vmc_gather_init(&c->gather);
 	INIT_LIST_HEAD(&c->release);
+	INIT_LIST_HEAD(&c->xlate_release);
 	c->xlate_root = RB_ROOT;
 	c->dma_avail = READ_ONCE(vmc_dma_entry_limit);
 	c->vm = vmc_vm_get();

@@ -68,6 +68,45 @@ static struct vmc_domain *vmc_first_domain(struct vmc_container *c)
 	return list_first_entry_or_null(&c->domains, struct vmc_domain, node);
 }
 
+/**
+ * vmc_gather_init() - start an IOTLB gather whose range we keep ourselves
+ * @gather: the gather
+ *
+ * IOMMU drivers add each unmapped range to a gather themselves, and sync it
+ * at once when the new range is disjoint from the gathered one (Intel,
+ * AMD): scattered unmaps would then flush once each.  A gather marked
+ * queued is left alone by the drivers, and vmc_unmap_gathered() grows its
+ * range instead, so one sync covers every unmap since the gather started.
+ */
+void vmc_gather_init(struct iommu_iotlb_gather *gather)
+{
+	iommu_iotlb_gather_init(gather);
+	gather->queued = true;
+}
+
+/**
+ * vmc_unmap_gathered() - unmap from @dom, invalidation left to a later sync
+ * @dom: the domain
+ * @iova: first IOVA
+ * @size: bytes
+ * @gather: a gather started by vmc_gather_init()
+ *
+ * Return: bytes unmapped.
+ */
+size_t vmc_unmap_gathered(struct iommu_domain *dom, u64 iova, size_t size,
+			  struct iommu_iotlb_gather *gather)
+{
+	size_t unmapped = iommu_unmap_fast(dom, iova, size, gather);
+
+	if (unmapped) {
+		iommu_iotlb_gather_add_range(gather, iova, unmapped);
+		/* A page-size hint for drivers that skip a sync without one. */
+		if (!gather->pgsize)
+			gather->pgsize = PAGE_SIZE;
+	}
+	return unmapped;
+}
+
 static void vmc_unaccount(struct mm_struct *mm, unsigned long nr_pages)
 {
 	/* An mm without users is gone with its locked_vm. */
@@ -92,7 +131,7 @@ void vmc_dma_free(struct vmc_dma *dma)
 	kfree(dma);
 }
 
-/* Unmapped cached mappings give their pins back to the VM's cache. */
+/* Unmapped cached mappings give their live references back to the VM's cache. */
 static void vmc_release_cached(struct vmc_container *c)
 {
 	struct vmc_dma *dma, *tmp;
@@ -105,8 +144,17 @@ static void vmc_release_cached(struct vmc_container *c)
 	vmc_vm_unaccount_flush(c->vm);
 }
 
-/* Sync the IOTLB gather, then unpin what it covered. */
-static void vmc_unpin_flush(struct vmc_container *c)
+/**
+ * vmc_dma_flush() - sync the container's IOTLB gather, then release
+ * @c: the container (lock held)
+ *
+ * What the gather covered goes after the sync, never before: cached
+ * translations that were torn down give their pins back, unmapped cached
+ * mappings give their live references back, and the pages of mode off are
+ * unpinned.  Every request (a MAP_DMA, an UNMAP_DMA, a whole batch) ends
+ * with one call, so a device never reaches a page once it returned.
+ */
+void vmc_dma_flush(struct vmc_container *c)
 {
 	struct vmc_domain *first = vmc_first_domain(c);
 	unsigned int i;
@@ -115,8 +163,10 @@ static void vmc_unpin_flush(struct vmc_container *c)
 		iommu_iotlb_sync(first->domain, &c->gather);
 		vmc_count(c, iotlb_flushes, 1);
 		c->gather_dirty = false;
-		iommu_iotlb_gather_init(&c->gather);
+		vmc_gather_init(&c->gather);
 	}
+	if (!list_empty(&c->xlate_release))
+		vmc_xc_release_list(c->vm, &c->xlate_release);
 	if (!list_empty(&c->release))
 		vmc_release_cached(c);
 	if (!c->nr_unpins)
@@ -140,7 +190,7 @@ static void vmc_unpin_queue(struct vmc_container *c, phys_addr_t phys, size_t si
 	u->nr_pages = size >> PAGE_SHIFT;
 	u->dirty = dirty;
 	if (c->nr_unpins == VMC_UNPIN_BATCH)
-		vmc_unpin_flush(c);
+		vmc_dma_flush(c);
 }
 
 /* Bytes from @iova on that map to physically contiguous memory. */
@@ -180,7 +230,7 @@ static void vmc_dma_unmap_pages(struct vmc_container *c, struct vmc_dma *dma, u6
 			continue;
 		}
 		len = vmc_contig_len(first->domain, dma->iova + off, phys, size - off);
-		unmapped = iommu_unmap_fast(first->domain, dma->iova + off, len, &c->gather);
+		unmapped = vmc_unmap_gathered(first->domain, dma->iova + off, len, &c->gather);
 		vmc_count(c, iommu_unmaps, 1);
 		c->gather_dirty = true;
 		if (WARN_ON_ONCE(!unmapped))
@@ -190,23 +240,31 @@ static void vmc_dma_unmap_pages(struct vmc_container *c, struct vmc_dma *dma, u6
 	}
 }
 
-/* Unmap a cached mapping at once; its pins wait for the IOTLB sync. */
-static void vmc_dma_unmap_cached(struct vmc_container *c, struct vmc_dma *dma)
+/**
+ * vmc_dma_unmap_iova() - unmap a range the pin cache holds, sync deferred
+ * @c: the container (lock held)
+ * @iova: first IOVA
+ * @size: bytes
+ *
+ * The first domain's invalidation joins the container's gather, for
+ * vmc_dma_flush(); other domains (rare: groups that cannot share one)
+ * unmap synchronously.
+ */
+void vmc_dma_unmap_iova(struct vmc_container *c, u64 iova, u64 size)
 {
 	struct vmc_domain *first = vmc_first_domain(c), *d;
 
-	if (dma->size && first) {
-		d = first;
-		list_for_each_entry_continue(d, &c->domains, node) {
-			iommu_unmap(d->domain, dma->iova, dma->size);
-			vmc_count(c, iommu_unmaps, 1);
-			vmc_count(c, iotlb_flushes, 1);
-		}
-		iommu_unmap_fast(first->domain, dma->iova, dma->size, &c->gather);
+	if (!size || !first)
+		return;
+	d = first;
+	list_for_each_entry_continue(d, &c->domains, node) {
+		iommu_unmap(d->domain, iova, size);
 		vmc_count(c, iommu_unmaps, 1);
-		c->gather_dirty = true;
+		vmc_count(c, iotlb_flushes, 1);
 	}
-	list_add_tail(&dma->release, &c->release);
+	vmc_unmap_gathered(first->domain, iova, size, &c->gather);
+	vmc_count(c, iommu_unmaps, 1);
+	c->gather_dirty = true;
 }
 
 /* Unlink @dma and release what it mapped; the caller flushes the queue. */
@@ -221,7 +279,9 @@ static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool la
 	}
 	mmdrop(dma->mm);
 	if (dma->pins) {
-		vmc_dma_unmap_cached(c, dma);
+		/* Its pins wait for the IOTLB sync. */
+		vmc_dma_unmap_iova(c, dma->iova, dma->size);
+		list_add_tail(&dma->release, &c->release);
 		return;
 	}
 	vmc_dma_unmap_pages(c, dma, dma->size);
@@ -237,7 +297,7 @@ void vmc_dma_remove_all(struct vmc_container *c)
 		vmc_dma_remove(c, rb_entry(n, struct vmc_dma, node), false);
 		cond_resched();
 	}
-	vmc_unpin_flush(c);
+	vmc_dma_flush(c);
 }
 
 int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
@@ -263,7 +323,7 @@ int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		done += dma->size;
 		vmc_dma_remove(c, dma, lazy);
 	}
-	vmc_unpin_flush(c);
+	/* The caller flushes, once for its whole request. */
 	*unmapped = done;
 	return 0;
 }
@@ -412,10 +472,23 @@ static bool vmc_dma_use_cache(struct vmc_container *c)
 	       READ_ONCE(c->vm->mode) != VMC_MODE_OFF;
 }
 
+/* Unmaps, replacements or failed maps wait for the container's flush? */
+static bool vmc_dma_pending(struct vmc_container *c)
+{
+	return c->gather_dirty || !list_empty(&c->release) || !list_empty(&c->xlate_release);
+}
+
 static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 {
 	unsigned long nr = dma->size >> PAGE_SHIFT;
 	int ret;
+
+	/*
+	 * In a batch, pages unmapped by earlier entries stay live until the
+	 * batch's flush: let them become candidates if the quota needs room.
+	 */
+	if (vmc_dma_pending(c) && vmc_pc_tight(c->vm, nr))
+		vmc_dma_flush(c);
 
 	dma->pins = nr == 1 ? &dma->pin1 :
 		    kvcalloc(nr, sizeof(*dma->pins), GFP_KERNEL_ACCOUNT);
@@ -461,10 +534,9 @@ int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
 		ret = vmc_dma_pin_map_cached(c, dma);
 	else
 		ret = vmc_dma_pin_map(c, dma, size);
-	if (ret) {
+	/* Undone; the caller flushes what that queued. */
+	if (ret)
 		vmc_dma_remove(c, dma, false);
-		vmc_unpin_flush(c);
-	}
 	return ret;
 }
 

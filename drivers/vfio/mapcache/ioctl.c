@@ -3,6 +3,10 @@
  * The Type1v2 ioctl ABI: parse and validate exactly as vfio_iommu_type1
  * does (same checks, same order, same errnos), then call the workers.
  *
+ * VFIO_MAPCACHE_BATCH (our own, <uapi/linux/vfio_mapcache.h>) runs a vector
+ * of such requests under one hold of the container's lock, with one IOTLB
+ * flush for all of them.
+ *
  * Not offered, hence not advertised: VFIO_UPDATE_VADDR (the VADDR flags
  * fail with -EINVAL, like any unknown flag), dirty page tracking
  * (VFIO_IOMMU_DIRTY_PAGES fails with -ENOTTY, the GET_DIRTY_BITMAP unmap
@@ -135,32 +139,54 @@ static int vmc_map_check(struct vmc_container *c, struct vfio_iommu_type1_dma_ma
 	return 0;
 }
 
+/* The flags of a MAP_DMA as IOMMU permissions; -EINVAL as type1 says. */
+static int vmc_map_prot(u32 flags, u64 vaddr, u64 size)
+{
+	int prot = 0;
+
+	/* VFIO_DMA_MAP_FLAG_VADDR is not offered: an unknown flag here. */
+	if (flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
+		return -EINVAL;
+	if (flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= IOMMU_WRITE;
+	if (flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMU_READ;
+	if (!prot || vaddr > ULONG_MAX || size > SIZE_MAX)
+		return -EINVAL;
+	return prot;
+}
+
+/* MAP_DMA under the lock; the caller flushes. */
+static int vmc_map_locked(struct vmc_container *c, struct vfio_iommu_type1_dma_map *map,
+			  int prot)
+{
+	int ret = vmc_map_check(c, map);
+
+	if (!ret)
+		ret = vmc_dma_map(c, map->iova, map->vaddr, map->size, prot);
+	if (!ret)
+		vmc_count_request(c, false);
+	return ret;
+}
+
 static int vmc_map_dma(struct vmc_container *c, void __user *arg)
 {
 	struct vfio_iommu_type1_dma_map map;
 	unsigned long minsz;
-	int prot = 0, ret;
+	int prot, ret;
 
 	minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
 	if (copy_from_user(&map, arg, minsz))
 		return -EFAULT;
-	/* VFIO_DMA_MAP_FLAG_VADDR is not offered: an unknown flag here. */
-	if (map.argsz < minsz ||
-	    map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
+	if (map.argsz < minsz)
 		return -EINVAL;
-	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
-		prot |= IOMMU_WRITE;
-	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
-		prot |= IOMMU_READ;
-	if (!prot || map.vaddr > ULONG_MAX || map.size > SIZE_MAX)
-		return -EINVAL;
+	prot = vmc_map_prot(map.flags, map.vaddr, map.size);
+	if (prot < 0)
+		return prot;
 
 	mutex_lock(&c->lock);
-	ret = vmc_map_check(c, &map);
-	if (!ret)
-		ret = vmc_dma_map(c, map.iova, map.vaddr, map.size, prot);
-	if (!ret)
-		vmc_count_request(c, false);
+	ret = vmc_map_locked(c, &map, prot);
+	vmc_dma_flush(c);
 	mutex_unlock(&c->lock);
 	return ret;
 }
@@ -185,11 +211,27 @@ static int vmc_unmap_check(struct vmc_container *c,
 	return 0;
 }
 
+/* UNMAP_DMA under the lock, @unmap->size set to what went; no flush. */
+static int vmc_unmap_locked(struct vmc_container *c, struct vfio_iommu_type1_dma_unmap *unmap)
+{
+	u64 last = 0, unmapped = 0;
+	int ret;
+
+	ret = vmc_unmap_check(c, unmap, &last);
+	if (!ret)
+		ret = vmc_dma_unmap(c, unmap->iova, last,
+				    unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL, &unmapped);
+	if (ret)
+		return ret;
+	vmc_count_request(c, true);
+	unmap->size = unmapped;
+	return 0;
+}
+
 static int vmc_unmap_dma(struct vmc_container *c, void __user *arg)
 {
 	struct vfio_iommu_type1_dma_unmap unmap;
 	unsigned long minsz;
-	u64 last, unmapped = 0;
 	int ret;
 
 	minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
@@ -200,17 +242,143 @@ static int vmc_unmap_dma(struct vmc_container *c, void __user *arg)
 		return -EINVAL;
 
 	mutex_lock(&c->lock);
-	ret = vmc_unmap_check(c, &unmap, &last);
-	if (!ret)
-		ret = vmc_dma_unmap(c, unmap.iova, last,
-				    unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL, &unmapped);
-	if (!ret)
-		vmc_count_request(c, true);
+	ret = vmc_unmap_locked(c, &unmap);
+	vmc_dma_flush(c);
 	mutex_unlock(&c->lock);
 	if (ret)
 		return ret;
-	unmap.size = unmapped;
 	return copy_to_user(arg, &unmap, minsz) ? -EFAULT : 0;
+}
+
+/* One entry of a batch, checked as its own ioctl checks it. */
+static int vmc_batch_one(struct vmc_container *c, struct vfio_mapcache_batch_entry *e)
+{
+	struct vfio_iommu_type1_dma_unmap unmap;
+	struct vfio_iommu_type1_dma_map map;
+	int prot, ret;
+
+	if (e->reserved)
+		return -EINVAL;
+	switch (e->op) {
+	case VFIO_MAPCACHE_OP_MAP:
+		prot = vmc_map_prot(e->flags, e->vaddr, e->size);
+		if (prot < 0)
+			return prot;
+		map = (struct vfio_iommu_type1_dma_map) {
+			.flags = e->flags, .vaddr = e->vaddr, .iova = e->iova, .size = e->size,
+		};
+		return vmc_map_locked(c, &map, prot);
+	case VFIO_MAPCACHE_OP_UNMAP:
+		if (e->vaddr || e->flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
+			return -EINVAL;
+		unmap = (struct vfio_iommu_type1_dma_unmap) {
+			.flags = e->flags, .iova = e->iova, .size = e->size,
+		};
+		ret = vmc_unmap_locked(c, &unmap);
+		if (!ret)
+			e->size = unmap.size;
+		return ret;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Largest entry a later version of the ABI may hand in. */
+#define VMC_BATCH_ENTRY_MAX	4096
+
+static_assert(offsetof(struct vfio_mapcache_batch_entry, result) ==
+	      offsetofend(struct vfio_mapcache_batch_entry, size));
+
+/* The vector of @b, read in full into a kernel array, or an errno. */
+static struct vfio_mapcache_batch_entry *vmc_batch_read(const struct vfio_mapcache_batch *b)
+{
+	void __user *uv = u64_to_user_ptr(b->entries);
+	struct vfio_mapcache_batch_entry *v;
+	int ret = 0;
+	u32 i;
+
+	v = kvmalloc_array(b->nr_entries, sizeof(*v), GFP_KERNEL_ACCOUNT);
+	if (!v)
+		return ERR_PTR(-ENOMEM);
+	if (b->entry_size == sizeof(*v)) {
+		if (copy_from_user(v, uv, array_size(b->nr_entries, sizeof(*v))))
+			ret = -EFAULT;
+	} else {
+		/* A later version's entries: their extra bytes must be 0. */
+		for (i = 0; i < b->nr_entries && !ret; i++)
+			ret = copy_struct_from_user(&v[i], sizeof(*v),
+						    uv + (size_t)i * b->entry_size,
+						    b->entry_size);
+	}
+	if (ret) {
+		kvfree(v);
+		return ERR_PTR(ret);
+	}
+	return v;
+}
+
+/* Write back @size and @result of the first @nr entries, then @nr_done. */
+static int vmc_batch_write(const struct vfio_mapcache_batch *b, void __user *arg,
+			   const struct vfio_mapcache_batch_entry *v, u32 nr)
+{
+	void __user *uv = u64_to_user_ptr(b->entries);
+	const size_t off = offsetof(struct vfio_mapcache_batch_entry, size);
+	const size_t len = offsetofend(struct vfio_mapcache_batch_entry, result) - off;
+	u32 i;
+
+	for (i = 0; i < nr; i++)
+		if (copy_to_user(uv + (size_t)i * b->entry_size + off, &v[i].size, len))
+			return -EFAULT;
+	if (copy_to_user(arg + offsetof(struct vfio_mapcache_batch, nr_done), &b->nr_done,
+			 sizeof(b->nr_done)))
+		return -EFAULT;
+	return 0;
+}
+
+/* Run the entries in order until one fails; one flush for all of them. */
+static int vmc_batch_run(struct vmc_container *c, struct vfio_mapcache_batch *b,
+			 struct vfio_mapcache_batch_entry *v, u32 *processed)
+{
+	int ret = 0;
+	u32 i;
+
+	mutex_lock(&c->lock);
+	for (i = 0; i < b->nr_entries && !ret; i++) {
+		ret = vmc_batch_one(c, &v[i]);
+		v[i].result = ret;
+		cond_resched();
+	}
+	vmc_dma_flush(c);
+	vmc_count(c, batch_requests, 1);
+	vmc_count(c, batch_entries, i);
+	mutex_unlock(&c->lock);
+	b->nr_done = ret ? i - 1 : i;
+	*processed = i;
+	return ret;
+}
+
+static int vmc_batch(struct vmc_container *c, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_mapcache_batch, reserved);
+	struct vfio_mapcache_batch_entry *v;
+	struct vfio_mapcache_batch b;
+	u32 processed;
+	int ret, wret;
+
+	if (copy_from_user(&b, arg, minsz))
+		return -EFAULT;
+	if (b.argsz < minsz || b.flags || b.reserved || !b.nr_entries ||
+	    b.entry_size < sizeof(*v))
+		return -EINVAL;
+	if (b.nr_entries > VFIO_MAPCACHE_BATCH_MAX || b.entry_size > VMC_BATCH_ENTRY_MAX)
+		return -E2BIG;
+	v = vmc_batch_read(&b);
+	if (IS_ERR(v))
+		return PTR_ERR(v);
+	ret = vmc_batch_run(c, &b, v, &processed);
+	wret = vmc_batch_write(&b, arg, v, processed);
+	kvfree(v);
+	return ret ?: wret;
 }
 
 long vmc_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg)
@@ -226,6 +394,8 @@ long vmc_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg)
 		return vmc_map_dma(c, (void __user *)arg);
 	case VFIO_IOMMU_UNMAP_DMA:
 		return vmc_unmap_dma(c, (void __user *)arg);
+	case VFIO_MAPCACHE_BATCH:
+		return vmc_batch(c, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -164,11 +164,29 @@ static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
 	vmc_xc_destroy_pending(vm);
 	list_for_each_entry_safe(pin, tmp, &victims, pn.link.node) {
 		list_del(&pin->pn.link.node);
-		vmc_pin_unpin(vm, pin);
+		/* A translation torn down but not yet synced unpins it later. */
+		if (pin->xlates)
+			pin->stale = true;
+		else
+			vmc_pin_unpin(vm, pin);
 	}
 	vmc_vm_stat(vm, evictions, evicted);
 	vmc_vm_stat(vm, eviction_batches, 1);
 	return vm->pinned_pages + nr_pages <= vm->quota_pages;
+}
+
+/**
+ * vmc_pc_tight() - would @nr_pages more pins need an eviction?
+ * @vm: the VM (lock not needed: an estimate)
+ * @nr_pages: pages
+ *
+ * Return: true if the quota has less than @nr_pages left.
+ */
+bool vmc_pc_tight(struct vmc_vm *vm, unsigned long nr_pages)
+{
+	u64 quota = READ_ONCE(vm->quota_pages);
+
+	return quota && READ_ONCE(vm->pinned_pages) + nr_pages > quota;
 }
 
 static void vmc_pc_reserve(struct vmc_vm *vm, u64 nr_pages)

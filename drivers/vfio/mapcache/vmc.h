@@ -53,6 +53,8 @@
  * @quota_failures: MAP_DMA requests refused because live pages fill the quota
  * @notifier_drops: cached pages dropped because the VMM unmapped, remapped
  *                  or discarded their address
+ * @batch_requests: VFIO_MAPCACHE_BATCH calls that ran at least one entry
+ * @batch_entries: entries those calls processed
  */
 struct vmc_stats {
 	u64 pinned_pages;
@@ -70,6 +72,8 @@ struct vmc_stats {
 	u64 eviction_batches;
 	u64 quota_failures;
 	u64 notifier_drops;
+	u64 batch_requests;
+	u64 batch_entries;
 };
 
 /**
@@ -261,9 +265,11 @@ struct vmc_unpin {
  * @unpins: runs unmapped under the current IOTLB gather, unpinned after it
  *          is synced; preallocated so that teardown needs no memory
  * @nr_unpins: entries used in @unpins
- * @gather: the current IOTLB gather of the first domain
+ * @gather: the current IOTLB gather of the first domain (vmc_gather_init())
  * @gather_dirty: @gather holds unmaps that still need a sync
  * @release: unmapped vmc_dmas whose pins go back to the cache after the sync
+ * @xlate_release: cached translations torn down under @gather, whose pins
+ *                 are released after the sync
  * @vm: the VM of the process that set the container up, or NULL
  * @stats: counters
  * @id: number shown in debugfs
@@ -284,6 +290,7 @@ struct vmc_container {
 	struct iommu_iotlb_gather gather;
 	bool gather_dirty;
 	struct list_head release;
+	struct list_head xlate_release;
 	struct vmc_vm *vm;
 	struct vmc_stats stats;
 	unsigned int id;
@@ -317,6 +324,7 @@ void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages
 int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages);
 int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind);
 void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode);
+bool vmc_pc_tight(struct vmc_vm *vm, unsigned long nr_pages);
 int vmc_pc_init(struct vmc_vm *vm);
 void vmc_pc_destroy(struct vmc_vm *vm);
 void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end);
@@ -340,6 +348,11 @@ struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last);
 int vmc_iommu_map(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
 		  size_t size, int prot);
 void vmc_dma_free(struct vmc_dma *dma);
+void vmc_gather_init(struct iommu_iotlb_gather *gather);
+size_t vmc_unmap_gathered(struct iommu_domain *dom, u64 iova, size_t size,
+			  struct iommu_iotlb_gather *gather);
+void vmc_dma_unmap_iova(struct vmc_container *c, u64 iova, u64 size);
+void vmc_dma_flush(struct vmc_container *c);
 
 /* xlate.c: cached translations (lazy mode) */
 bool vmc_xc_hit(struct vmc_container *c, u64 iova, unsigned long vaddr, u64 size,
@@ -350,6 +363,7 @@ void vmc_xc_drop_container(struct vmc_container *c);
 void vmc_xc_drop_vaddr(struct vmc_vm *vm, unsigned long start, unsigned long last);
 void vmc_xc_unlink_vaddr(struct vmc_vm *vm, unsigned long start, unsigned long last);
 void vmc_xc_destroy_pending(struct vmc_vm *vm);
+void vmc_xc_release_list(struct vmc_vm *vm, struct list_head *list);
 int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
 		u64 size, int prot);
 int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,

@@ -7,6 +7,10 @@
  * tables or flushing: a full hit.  Anything else that overlaps it, the
  * eviction of one of its pages, the mmu notifier or a mode change tears it
  * down: unmap, one IOTLB sync, and only then may its pages be unpinned.
+ * A translation a MAP_DMA replaces joins the IOTLB gather of its container,
+ * synced once per request (a whole batch is one request); until then it
+ * still holds its pins, and an eviction that picks one of them leaves the
+ * page to vmc_pc_xlate_put().
  *
  * All of it runs under vmc_vm.lock; a cached translation's container
  * cannot lose a domain meanwhile, because domains change under that lock
@@ -46,10 +50,10 @@ static void vmc_xc_unmap(struct vmc_vm *vm, struct vmc_dma *dma,
 			if (*first && *first != d->domain) {
 				iommu_iotlb_sync(*first, gather);
 				vmc_vm_stat(vm, iotlb_flushes, 1);
-				iommu_iotlb_gather_init(gather);
+				vmc_gather_init(gather);
 			}
 			*first = d->domain;
-			iommu_unmap_fast(d->domain, dma->iova, dma->size, gather);
+			vmc_unmap_gathered(d->domain, dma->iova, dma->size, gather);
 			head = false;
 		} else {
 			iommu_unmap(d->domain, dma->iova, dma->size);
@@ -70,6 +74,24 @@ static void vmc_xc_release(struct vmc_vm *vm, struct vmc_dma *dma)
 	vmc_dma_free(dma);
 }
 
+/**
+ * vmc_xc_release_list() - release torn-down translations after their sync
+ * @vm: their VM (lock not held)
+ * @list: the vmc_dmas, linked by their @release
+ */
+void vmc_xc_release_list(struct vmc_vm *vm, struct list_head *list)
+{
+	struct vmc_dma *dma, *tmp;
+
+	mutex_lock(&vm->lock);
+	list_for_each_entry_safe(dma, tmp, list, release) {
+		list_del(&dma->release);
+		vmc_xc_release(vm, dma);
+	}
+	mutex_unlock(&vm->lock);
+	vmc_vm_unaccount_flush(vm);
+}
+
 /* Tear down the cached translations on @list: unmap all, sync, release. */
 static void vmc_xc_destroy_list(struct vmc_vm *vm, struct list_head *list)
 {
@@ -79,7 +101,7 @@ static void vmc_xc_destroy_list(struct vmc_vm *vm, struct list_head *list)
 
 	if (list_empty(list))
 		return;
-	iommu_iotlb_gather_init(&gather);
+	vmc_gather_init(&gather);
 	list_for_each_entry(dma, list, release)
 		vmc_xc_unmap(vm, dma, &gather, &first);
 	if (first) {
@@ -166,22 +188,22 @@ bool vmc_xc_hit(struct vmc_container *c, u64 iova, unsigned long vaddr, u64 size
  * @iova: first IOVA
  * @last: last IOVA
  *
- * Flushed before it returns: a new mapping may take the IOVAs at once.
+ * Unmapped into the container's gather: a new mapping may take the IOVAs
+ * at once, and the pins go after the request's vmc_dma_flush().
  */
 void vmc_xc_drop_iova(struct vmc_container *c, u64 iova, u64 last)
 {
 	struct vmc_vm *vm = c->vm;
 	struct vmc_dma *dma;
-	LIST_HEAD(list);
 
 	if (!vm || !READ_ONCE(c->xlate_root.rb_node))
 		return;
 	mutex_lock(&vm->lock);
-	while ((dma = vmc_dma_find_in(&c->xlate_root, iova, last)))
-		vmc_xc_unlink(vm, dma, &list);
-	vmc_xc_destroy_list(vm, &list);
+	while ((dma = vmc_dma_find_in(&c->xlate_root, iova, last))) {
+		vmc_xc_unlink(vm, dma, &c->xlate_release);
+		vmc_dma_unmap_iova(c, dma->iova, dma->size);
+	}
 	mutex_unlock(&vm->lock);
-	vmc_vm_unaccount_flush(vm);
 }
 
 /**
@@ -191,6 +213,7 @@ void vmc_xc_drop_iova(struct vmc_container *c, u64 iova, u64 last)
 void vmc_xc_drop_container(struct vmc_container *c)
 {
 	vmc_xc_drop_iova(c, 0, U64_MAX);
+	vmc_dma_flush(c);
 }
 
 /**

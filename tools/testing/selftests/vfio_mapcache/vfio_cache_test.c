@@ -5,7 +5,6 @@
  * Each test runs in its own process, hence its own VM.
  */
 #include <errno.h>
-#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,25 +461,6 @@ TEST_F(cache, two_vms)
 	ASSERT_EQ(PG, vm_bytes(self, "pinned_bytes"));
 }
 
-/* A counter of this process's container (debugfs container-<id>/stats). */
-static long long container_stat(const char *key)
-{
-	char path[256];
-	glob_t g;
-	size_t i;
-	long long v = -1;
-
-	if (glob(VMC_DEBUGFS_DIR "/container-*/stats", 0, NULL, &g))
-		return -1;
-	for (i = 0; i < g.gl_pathc; i++) {
-		snprintf(path, sizeof(path), "%s", g.gl_pathv[i]);
-		if (vmc_stat(path, "pid") == getpid())
-			v = vmc_stat(path, key);
-	}
-	globfree(&g);
-	return v;
-}
-
 /* Lazy: the same (IOVA, page) again is a full hit: no pin, no IOMMU call. */
 TEST_F(cache, lazy_full_hit)
 {
@@ -493,12 +473,12 @@ TEST_F(cache, lazy_full_hit)
 	/* Documented: a guest-unmapped IOVA stays reachable until evicted. */
 	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
 	pins = vm_stat(self, "pins");
-	maps = container_stat("iommu_maps");
-	flushes = container_stat("iotlb_flushes") + vm_stat(self, "iotlb_flushes");
+	maps = vmc_container_stat("iommu_maps");
+	flushes = vmc_container_stat("iotlb_flushes") + vm_stat(self, "iotlb_flushes");
 	test_map(IOVA_A, self->buf, 2 * PG, R);
 	ASSERT_EQ(pins, vm_stat(self, "pins"));
-	ASSERT_EQ(maps, container_stat("iommu_maps"));
-	ASSERT_EQ(flushes, container_stat("iotlb_flushes") + vm_stat(self, "iotlb_flushes"));
+	ASSERT_EQ(maps, vmc_container_stat("iommu_maps"));
+	ASSERT_EQ(flushes, vmc_container_stat("iotlb_flushes") + vm_stat(self, "iotlb_flushes"));
 	ASSERT_EQ(2, vm_stat(self, "full_hits"));
 	ASSERT_EQ(1, dma_reads_page(self, IOVA_A + PG, 1));
 	/* Live again: overlap is EEXIST, unmap returns the size. */

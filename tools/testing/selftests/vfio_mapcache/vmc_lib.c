@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +244,23 @@ int _vmc_unmap(int container, uint64_t iova, uint64_t size, uint32_t flags,
 	if (unmapped)
 		*unmapped = unmap.size;
 	return 0;
+}
+
+int _vmc_batch(int container, struct vfio_mapcache_batch_entry *v, uint32_t nr,
+	       uint32_t *nr_done)
+{
+	struct vfio_mapcache_batch b = {
+		.argsz = sizeof(b),
+		.nr_entries = nr,
+		.entry_size = sizeof(*v),
+		.entries = (uintptr_t)v,
+		.nr_done = UINT32_MAX,
+	};
+	int ret = ioctl(container, VFIO_MAPCACHE_BATCH, &b) ? -errno : 0;
+
+	if (nr_done)
+		*nr_done = b.nr_done;
+	return ret;
 }
 
 /* Issue @req with the struct at @arg claiming @argsz bytes. */
@@ -492,4 +510,22 @@ struct vfio_info_cap_header *vmc_find_cap(struct vfio_iommu_type1_info *info, ui
 		off = hdr->next;
 	}
 	return NULL;
+}
+
+long long vmc_container_stat(const char *key)
+{
+	long long v = -1;
+	char path[256];
+	glob_t g;
+	size_t i;
+
+	if (glob(VMC_DEBUGFS_DIR "/container-*/stats", 0, NULL, &g))
+		return -1;
+	for (i = 0; i < g.gl_pathc; i++) {
+		snprintf(path, sizeof(path), "%s", g.gl_pathv[i]);
+		if (vmc_stat(path, "pid") == getpid())
+			v = vmc_stat(path, key);
+	}
+	globfree(&g);
+	return v;
 }

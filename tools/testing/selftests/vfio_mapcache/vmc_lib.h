@@ -59,6 +59,9 @@ int _vmc_map(int container, uint64_t iova, void *vaddr, uint64_t size,
 int _vmc_unmap(int container, uint64_t iova, uint64_t size, uint32_t flags,
 	       uint64_t *unmapped);
 int _vmc_ioctl_argsz(int fd, unsigned long req, void *arg, uint32_t argsz);
+/* VFIO_MAPCACHE_BATCH of @nr entries; *@nr_done as the kernel wrote it. */
+int _vmc_batch(int container, struct vfio_mapcache_batch_entry *v, uint32_t nr,
+	       uint32_t *nr_done);
 
 /* edu DMA: RAM at @iova -> edu buffer, and edu buffer -> RAM at @iova. */
 int vmc_edu_dma_to_dev(struct vmc_env *env, uint64_t iova, uint64_t dev_off,
@@ -102,6 +105,8 @@ long long vmc_stat(const char *path, const char *key);
 long long vmc_pinned_pages(void);
 /* locked_vm (VmLck) of process @pid in KiB, 0 for this process; -1 if gone. */
 long long vmc_pid_locked_vm_kb(int pid);
+/* A counter of this process's container (debugfs container-<id>/stats). */
+long long vmc_container_stat(const char *key);
 /* Is vfio_iommu_mapcache loaded? */
 bool vmc_mapcache_loaded(void);
 
