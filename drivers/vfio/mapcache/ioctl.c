@@ -19,6 +19,7 @@
 #include <uapi/linux/vfio_mapcache.h>
 
 #include "vmc.h"
+#include "vmc_trace.h"
 
 static int vmc_check_extension(struct vmc_container *c, unsigned long ext)
 {
@@ -164,6 +165,7 @@ static int vmc_map_locked(struct vmc_container *c, struct vfio_iommu_type1_dma_m
 
 	if (!ret)
 		ret = vmc_dma_map(c, map->iova, map->vaddr, map->size, prot);
+	trace_vmc_map(c->id, map->iova, map->vaddr, map->size, prot, ret);
 	if (!ret)
 		vmc_count_request(c, false);
 	return ret;
@@ -221,6 +223,7 @@ static int vmc_unmap_locked(struct vmc_container *c, struct vfio_iommu_type1_dma
 	if (!ret)
 		ret = vmc_dma_unmap(c, unmap->iova, last,
 				    unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL, &unmapped);
+	trace_vmc_unmap(c->id, unmap->iova, last, unmapped, ret);
 	if (ret)
 		return ret;
 	vmc_count_request(c, true);
@@ -354,6 +357,7 @@ static int vmc_batch_run(struct vmc_container *c, struct vfio_mapcache_batch *b,
 	mutex_unlock(&c->lock);
 	b->nr_done = ret ? i - 1 : i;
 	*processed = i;
+	trace_vmc_batch(c->id, b->nr_entries, b->nr_done, ret);
 	return ret;
 }
 

@@ -23,6 +23,7 @@
 #include <linux/slab.h>
 
 #include "vmc.h"
+#include "vmc_trace.h"
 
 /* Pages of a map small enough for an on-stack GUP array. */
 #define VMC_PIN_FEW	16
@@ -172,6 +173,7 @@ static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
 	}
 	vmc_vm_stat(vm, evictions, evicted);
 	vmc_vm_stat(vm, eviction_batches, 1);
+	trace_vmc_evict(vm->pid, evicted, vm->pinned_pages, vm->quota_pages);
 	return vm->pinned_pages + nr_pages <= vm->quota_pages;
 }
 
@@ -445,6 +447,8 @@ static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 	vmc_pc_reserve(vm, *misses);
 	/* A retry after a racing invalidation counts its hits again: rare. */
 	vmc_vm_stat(vm, pin_hits, nr - *misses);
+	if (nr > *misses)
+		trace_vmc_pin_hit(vm->pid, vaddr, nr - *misses);
 	return 0;
 }
 
@@ -484,6 +488,7 @@ again:
 		goto again;
 	}
 	vmc_vm_stat(vm, misses, misses);
+	trace_vmc_miss(vm->pid, vaddr, misses);
 	ret = vmc_pc_insert_all(vm, vaddr, nr, write, pins, pages);
 	mutex_unlock(&vm->lock);
 	/* insert_all settled the reservation, whatever happened. */

@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 
 #include "vmc.h"
+#include "vmc_trace.h"
 
 static inline unsigned long vmc_xc_start(struct vmc_dma *dma)
 {
@@ -177,6 +178,7 @@ bool vmc_xc_hit(struct vmc_container *c, u64 iova, unsigned long vaddr, u64 size
 		vmc_pc_xlate_reuse(vm, dma->pins[i]);
 	vmc_vm_stat(vm, full_hits, dma->nr_pins);
 	mutex_unlock(&vm->lock);
+	trace_vmc_full_hit(vm->pid, iova, vaddr, size);
 	vmc_dma_link_in(&c->dma_root, dma);
 	c->dma_avail--;
 	return true;
