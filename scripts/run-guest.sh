@@ -15,6 +15,9 @@
 #   --log FILE         where the log goes (default out/NAME/guest.log)
 #   --no-build         reuse out/NAME/initramfs.cpio.gz
 #
+# VMC_QEMU_TRACE=PATTERN adds a QEMU trace event pattern to the log (e.g.
+# 'vtd_inv_desc_iotlb*' to see the IOTLB invalidations the guest issues).
+#
 # The run fails when the sentinel is missing, the console shows a splat, a
 # test fails, a test that declared "VMC-EXPECT-DMAR-FAULTS n" (n > 0) saw no
 # DMAR fault in QEMU's trace, or a test that declared none saw one.
@@ -67,7 +70,8 @@ timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg,thread=single -machine q3
 	-device "intel-iommu,intremap=on$cm" -device edu -device edu \
 	-kernel "$KIMAGE" -initrd "$initrd" -append "$append" \
 	-display none -monitor none -serial stdio -no-reboot \
-	-trace vtd_dmar_fault > "$log" 2>&1 < /dev/null || true
+	-trace vtd_dmar_fault ${VMC_QEMU_TRACE:+-trace "$VMC_QEMU_TRACE"} \
+	> "$log" 2>&1 < /dev/null || true
 vmc_log "guest $name: finished in $(($(date +%s) - start))s"
 
 # Judge the log.  Subtest lines come from the nested kselftest output.

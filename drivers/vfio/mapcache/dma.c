@@ -312,6 +312,12 @@ int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		dma = vmc_dma_find(c, iova, iova);
 		if (dma && dma->iova != iova)
 			return -EINVAL;
+		/* The common case: exactly one mapping, nothing else to look for. */
+		if (dma && dma->iova + dma->size - 1 == last && dma->mm == current->mm) {
+			*unmapped = dma->size;
+			vmc_dma_remove(c, dma, lazy);
+			return 0;
+		}
 		dma = vmc_dma_find(c, last, last);
 		if (dma && dma->iova + dma->size - 1 != last)
 			return -EINVAL;
