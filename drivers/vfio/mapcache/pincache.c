@@ -460,14 +460,18 @@ static int vmc_pc_get_batch(struct vmc_vm *vm, unsigned long vaddr, unsigned lon
 	int ret;
 
 again:
-	/* Sleeps while an invalidation runs, which takes vm->lock: not under it. */
-	seq = mmu_interval_read_begin(&vm->notifier);
 	mutex_lock(&vm->lock);
 	ret = vmc_pc_lookup_all(vm, vaddr, nr, write, pins, &misses);
 	mutex_unlock(&vm->lock);
 	if (ret || !misses)
 		goto out;
 
+	/*
+	 * Before GUP, and not under vm->lock: it sleeps while an invalidation
+	 * runs, which takes vm->lock.  Hits need no sequence: an invalidation
+	 * after the lookup finds them live and leaves them stale.
+	 */
+	seq = mmu_interval_read_begin(&vm->notifier);
 	ret = vmc_pc_gup(vm, vaddr, nr, write, pins, pages);
 	if (ret)
 		goto out_unreserve;

@@ -38,8 +38,12 @@ void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n)
 /* Take pages off locked_vm that were unpinned where that was not allowed. */
 void vmc_vm_unaccount_flush(struct vmc_vm *vm)
 {
-	long n = atomic_long_xchg(&vm->unaccount, 0);
+	long n;
 
+	/* Mostly nothing is owed: a plain read, no atomic exchange. */
+	if (!atomic_long_read(&vm->unaccount))
+		return;
+	n = atomic_long_xchg(&vm->unaccount, 0);
 	if (n && mmget_not_zero(vm->mm)) {
 		account_locked_vm(vm->mm, n, false);
 		mmput(vm->mm);
