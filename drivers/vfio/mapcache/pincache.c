@@ -131,20 +131,18 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 }
 
 /*
- * Evict candidates until @nr_pages more fit in the quota; false if not.
- * One batch: the victims' cached translations go first, with one IOTLB
- * sync, then the victims are unpinned.
+ * Evict up to @nr_pages candidates in the policy's order, in one batch: the
+ * victims' cached translations go first, with one IOTLB sync, then the
+ * victims are unpinned.  Returns the number evicted.
  */
-static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
+static u64 vmc_pc_evict(struct vmc_vm *vm, u64 nr_pages)
 {
 	struct vmc_pin *pin, *tmp;
 	LIST_HEAD(victims);
 	u64 evicted = 0;
 
 	lockdep_assert_held(&vm->lock);
-	if (!vm->quota_pages)
-		return true;
-	while (vm->pinned_pages - evicted + nr_pages > vm->quota_pages) {
+	while (evicted < nr_pages) {
 		struct vmc_pnode *pn = vmc_policy_victim(&vm->policy);
 
 		if (!pn)
@@ -160,14 +158,30 @@ static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
 		evicted++;
 	}
 	if (!evicted)
-		return vm->pinned_pages + nr_pages <= vm->quota_pages;
+		return 0;
 	vmc_xc_destroy_pending(vm);
 	list_for_each_entry_safe(pin, tmp, &victims, pn.link.node) {
 		list_del(&pin->pn.link.node);
 		vmc_pin_unpin(vm, pin);
 	}
-	vmc_vm_stat(vm, evictions, evicted);
-	vmc_vm_stat(vm, eviction_batches, 1);
+	return evicted;
+}
+
+/* Evict candidates until @nr_pages more fit in the quota; false if not. */
+static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
+{
+	u64 evicted;
+
+	lockdep_assert_held(&vm->lock);
+	if (!vm->quota_pages)
+		return true;
+	if (vm->pinned_pages + nr_pages <= vm->quota_pages)
+		return true;
+	evicted = vmc_pc_evict(vm, vm->pinned_pages + nr_pages - vm->quota_pages);
+	if (evicted) {
+		vmc_vm_stat(vm, evictions, evicted);
+		vmc_vm_stat(vm, eviction_batches, 1);
+	}
 	return vm->pinned_pages + nr_pages <= vm->quota_pages;
 }
 
