@@ -91,6 +91,21 @@ int vmc_pc_init(struct vmc_vm *vm)
 			       &vm->pmem);
 }
 
+/*
+ * The shrinker reads the number of candidates without the VM's lock: keep
+ * a copy of the policy's count after every policy call that may change it.
+ */
+static void vmc_pc_cand_sync(struct vmc_vm *vm)
+{
+	WRITE_ONCE(vm->cand_pages, vm->policy.stats.nr_cand);
+}
+
+static void vmc_pc_policy_del(struct vmc_vm *vm, struct vmc_pin *pin, bool evicted)
+{
+	vmc_policy_del(&vm->policy, &pin->pn, evicted);
+	vmc_pc_cand_sync(vm);
+}
+
 /* Unpin a page no guest mapping uses; never marks it dirty (see below). */
 static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 {
@@ -111,7 +126,7 @@ static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 static void vmc_pin_drop(struct vmc_vm *vm, struct vmc_pin *pin, bool evicted)
 {
 	xa_erase(&vm->pins, pin->pn.key);
-	vmc_policy_del(&vm->policy, &pin->pn, evicted);
+	vmc_pc_policy_del(vm, pin, evicted);
 	vmc_pin_unpin(vm, pin);
 }
 
@@ -125,6 +140,7 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 		WARN_ON_ONCE(pin->live);
 		vmc_pin_drop(vm, pin, VMC_DEL_DROP);
 	}
+	WARN_ON_ONCE(vm->cand_pages);
 	mutex_unlock(&vm->lock);
 	xa_destroy(&vm->pins);
 	vmc_pmem_free(&vm->pmem);
@@ -149,7 +165,7 @@ static u64 vmc_pc_evict(struct vmc_vm *vm, u64 nr_pages)
 			break;
 		pin = container_of(pn, struct vmc_pin, pn);
 		xa_erase(&vm->pins, pn->key);
-		vmc_policy_del(&vm->policy, pn, VMC_DEL_EVICT);
+		vmc_pc_policy_del(vm, pin, VMC_DEL_EVICT);
 		/* The policy is done with the node: its link is ours now. */
 		list_add_tail(&pn->link.node, &victims);
 		if (pin->xlates)
@@ -198,6 +214,7 @@ static void vmc_pin_use(struct vmc_vm *vm, struct vmc_pin *pin)
 		vm->peak_live_pages = max(vm->peak_live_pages, vm->live_pages);
 	}
 	vmc_policy_hit(&vm->policy, &pin->pn);
+	vmc_pc_cand_sync(vm);
 }
 
 static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
@@ -208,10 +225,11 @@ static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
 	if (!pin->stale && vm->mode == VMC_MODE_OFF && !pin->xlates) {
 		/* Switched off while it was live: not kept now. */
 		xa_erase(&vm->pins, pin->pn.key);
-		vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
+		vmc_pc_policy_del(vm, pin, VMC_DEL_DROP);
 		vmc_pin_unpin(vm, pin);
 	} else if (!pin->stale) {
 		vmc_policy_unmap(&vm->policy, &pin->pn);
+		vmc_pc_cand_sync(vm);
 	} else if (!pin->xlates) {
 		vmc_pin_unpin(vm, pin);
 	}
@@ -329,7 +347,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 	if (old) {
 		/* The address maps another page now: the old pin is stale. */
 		xa_erase(&vm->pins, vpn);
-		vmc_policy_del(&vm->policy, &old->pn, VMC_DEL_DROP);
+		vmc_pc_policy_del(vm, old, VMC_DEL_DROP);
 		if (old->live)
 			old->stale = true;
 		else
@@ -552,7 +570,7 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 		if (pin->live || pin->xlates) {
 			/* Live mappings keep their page, as in type1. */
 			xa_erase(&vm->pins, idx);
-			vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
+			vmc_pc_policy_del(vm, pin, VMC_DEL_DROP);
 			pin->stale = true;
 		} else {
 			vmc_pin_drop(vm, pin, VMC_DEL_DROP);
@@ -584,6 +602,7 @@ static int vmc_pc_reinit_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
 		if (!pin->live)
 			vmc_policy_unmap(&vm->policy, &pin->pn);
 	}
+	vmc_pc_cand_sync(vm);
 	return 0;
 }
 

@@ -130,6 +130,9 @@ struct vmc_pin {
  * @pinned_pages: pages pinned through the cache (live, candidate, stale, and
  *                reserved by maps in flight)
  * @live_pages: pins with live users
+ * @cand_pages: candidates (in the cache, no live users): what the shrinker
+ *              may release; written under @lock, read by the shrinker
+ *              under vmc_vms_lock only
  * @peak_pinned_pages: highest @pinned_pages
  * @peak_live_pages: highest @live_pages
  * @stats: counters
@@ -157,6 +160,7 @@ struct vmc_vm {
 	u64 quota_pages;
 	u64 pinned_pages;
 	u64 live_pages;
+	u64 cand_pages;
 	u64 peak_pinned_pages;
 	u64 peak_live_pages;
 	struct vmc_stats stats;
