@@ -21,6 +21,7 @@ static const char * const vmc_stat_names[VMC_NR_STATS] = {
 	"pinned_pages", "pins", "unpins", "map_requests", "unmap_requests",
 	"iommu_maps", "iommu_unmaps", "iotlb_flushes", "full_hits", "pin_hits",
 	"misses", "evictions", "eviction_batches", "quota_failures", "notifier_drops",
+	"shrinker_releases",
 };
 
 static atomic64_t vmc_totals[VMC_NR_STATS];

@@ -15,6 +15,9 @@
  * sequence tells whether an invalidation raced with them.  Unpins that
  * happen under vmc_vm.lock leave their locked_vm update to
  * vmc_vm_unaccount_flush().
+ *
+ * Under host memory pressure the shrinker (vm.c) releases candidates too,
+ * in the same policy order and batches as evictions for the quota.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -267,6 +270,31 @@ void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages
 	/* Above a lowered quota, pages that stop being live go at once. */
 	vmc_pc_make_room(vm, 0);
 	mutex_unlock(&vm->lock);
+}
+
+/**
+ * vmc_pc_shrink() - release candidates for the shrinker
+ * @vm: the VM
+ * @nr_pages: most candidates to release
+ *
+ * Reclaim may run while this VM's lock is held (it is held across
+ * allocations): the VM is then skipped, never waited for.  The released
+ * pages stay charged to locked_vm in @vm->unaccount; the caller has it
+ * taken off where mmap_lock may be taken.
+ *
+ * Return: candidates released, or -EBUSY if the VM's lock was taken.
+ */
+long vmc_pc_shrink(struct vmc_vm *vm, unsigned long nr_pages)
+{
+	u64 released;
+
+	if (!mutex_trylock(&vm->lock))
+		return -EBUSY;
+	released = vmc_pc_evict(vm, nr_pages);
+	if (released)
+		vmc_vm_stat(vm, shrinker_releases, released);
+	mutex_unlock(&vm->lock);
+	return released;
 }
 
 /*
