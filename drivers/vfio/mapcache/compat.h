@@ -10,6 +10,8 @@
 #include <linux/iommu.h>
 #include <linux/irqdomain.h>
 #include <linux/mm.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
 #include <linux/version.h>
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0) && !IS_ENABLED(CONFIG_VFIO_CONTAINER)
@@ -64,6 +66,51 @@ static inline bool vmc_compat_group_msi_isolated(struct iommu_group *group)
 #else
 	return irq_domain_check_msi_remap() ||
 	       !iommu_group_for_each_dev(group, NULL, vmc_compat_dev_intr_remap);
+#endif
+}
+
+typedef unsigned long (*vmc_compat_shrink_fn)(struct shrinker *s, struct shrink_control *sc);
+
+/*
+ * A registered shrinker, or NULL.  Shrinkers are allocated by the core and
+ * registered in a second step since 6.7; before, the caller provided the
+ * struct and registered it in one call.
+ */
+static inline struct shrinker *vmc_compat_shrinker_create(const char *name,
+							  vmc_compat_shrink_fn count,
+							  vmc_compat_shrink_fn scan)
+{
+	struct shrinker *s;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	s = shrinker_alloc(0, "%s", name);
+#else
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+#endif
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	shrinker_register(s);
+#else
+	if (register_shrinker(s, "%s", name)) {
+		kfree(s);
+		return NULL;
+	}
+#endif
+	return s;
+}
+
+/* Unregister; returns once no call of the shrinker runs any more. */
+static inline void vmc_compat_shrinker_destroy(struct shrinker *s)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	shrinker_free(s);
+#else
+	unregister_shrinker(s);
+	kfree(s);
 #endif
 }
 

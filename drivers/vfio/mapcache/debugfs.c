@@ -22,6 +22,7 @@ static const char * const vmc_stat_names[VMC_NR_STATS] = {
 	"iommu_maps", "iommu_unmaps", "iotlb_flushes", "full_hits", "pin_hits",
 	"misses", "evictions", "eviction_batches", "quota_failures", "notifier_drops",
 	"batch_requests", "batch_entries",
+	"shrinker_releases",
 };
 
 static atomic64_t vmc_totals[VMC_NR_STATS];
@@ -86,6 +87,7 @@ static int vmc_vm_stats_show(struct seq_file *m, void *unused)
 	for (i = 0; i < VMC_NR_STATS; i++)
 		seq_printf(m, "%s %llu\n", vmc_stat_names[i], v[i]);
 	seq_printf(m, "live_pages %llu\n", vm->live_pages);
+	seq_printf(m, "cand_pages %llu\n", vm->cand_pages);
 	seq_printf(m, "cache_pinned_pages %llu\n", vm->pinned_pages);
 	mutex_unlock(&vm->lock);
 	return 0;

@@ -99,6 +99,11 @@ __MODULE_PARM_TYPE(default_mode, "string");
 MODULE_PARM_DESC(default_mode,
 		 "Map-cache mode of VMs created afterwards: off, strict or lazy (default: strict).");
 
+bool vmc_shrinker_enabled = true;
+module_param_named(shrinker, vmc_shrinker_enabled, bool, 0644);
+MODULE_PARM_DESC(shrinker,
+		 "Release cached (not live) pins of every VM under host memory pressure, oldest first in each VM's policy order (default: Y). N keeps caches up to their quotas whatever the pressure.");
+
 static const struct vfio_iommu_driver_ops vmc_ops = {
 	.name		= "vfio-iommu-mapcache",
 	.owner		= THIS_MODULE,
@@ -119,14 +124,19 @@ static int __init vmc_init(void)
 	ret = vmc_vm_init();
 	if (ret)
 		goto err_pc;
+	ret = vmc_vm_shrinker_init();
+	if (ret)
+		goto err_vm;
 	vmc_debugfs_init();
 	ret = vfio_register_iommu_driver(&vmc_ops);
 	if (ret)
-		goto err_vm;
+		goto err_shrinker;
 	return 0;
 
-err_vm:
+err_shrinker:
 	vmc_debugfs_exit();
+	vmc_vm_shrinker_exit();
+err_vm:
 	vmc_vm_exit();
 err_pc:
 	vmc_pc_module_exit();
@@ -137,6 +147,7 @@ static void __exit vmc_exit(void)
 {
 	vfio_unregister_iommu_driver(&vmc_ops);
 	vmc_debugfs_exit();
+	vmc_vm_shrinker_exit();
 	vmc_vm_exit();
 	vmc_pc_module_exit();
 }

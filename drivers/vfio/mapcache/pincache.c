@@ -15,6 +15,9 @@
  * sequence tells whether an invalidation raced with them.  Unpins that
  * happen under vmc_vm.lock leave their locked_vm update to
  * vmc_vm_unaccount_flush().
+ *
+ * Under host memory pressure the shrinker (vm.c) releases candidates too,
+ * in the same policy order and batches as evictions for the quota.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -92,6 +95,21 @@ int vmc_pc_init(struct vmc_vm *vm)
 			       &vm->pmem);
 }
 
+/*
+ * The shrinker reads the number of candidates without the VM's lock: keep
+ * a copy of the policy's count after every policy call that may change it.
+ */
+static void vmc_pc_cand_sync(struct vmc_vm *vm)
+{
+	WRITE_ONCE(vm->cand_pages, vm->policy.stats.nr_cand);
+}
+
+static void vmc_pc_policy_del(struct vmc_vm *vm, struct vmc_pin *pin, bool evicted)
+{
+	vmc_policy_del(&vm->policy, &pin->pn, evicted);
+	vmc_pc_cand_sync(vm);
+}
+
 /* Unpin a page no guest mapping uses; never marks it dirty (see below). */
 static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 {
@@ -112,7 +130,7 @@ static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 static void vmc_pin_drop(struct vmc_vm *vm, struct vmc_pin *pin, bool evicted)
 {
 	xa_erase(&vm->pins, pin->pn.key);
-	vmc_policy_del(&vm->policy, &pin->pn, evicted);
+	vmc_pc_policy_del(vm, pin, evicted);
 	vmc_pin_unpin(vm, pin);
 }
 
@@ -126,33 +144,32 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 		WARN_ON_ONCE(pin->live);
 		vmc_pin_drop(vm, pin, VMC_DEL_DROP);
 	}
+	WARN_ON_ONCE(vm->cand_pages);
 	mutex_unlock(&vm->lock);
 	xa_destroy(&vm->pins);
 	vmc_pmem_free(&vm->pmem);
 }
 
 /*
- * Evict candidates until @nr_pages more fit in the quota; false if not.
- * One batch: the victims' cached translations go first, with one IOTLB
- * sync, then the victims are unpinned.
+ * Evict up to @nr_pages candidates in the policy's order, in one batch: the
+ * victims' cached translations go first, with one IOTLB sync, then the
+ * victims are unpinned.  Returns the number evicted.
  */
-static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
+static u64 vmc_pc_evict(struct vmc_vm *vm, u64 nr_pages)
 {
 	struct vmc_pin *pin, *tmp;
 	LIST_HEAD(victims);
 	u64 evicted = 0;
 
 	lockdep_assert_held(&vm->lock);
-	if (!vm->quota_pages)
-		return true;
-	while (vm->pinned_pages - evicted + nr_pages > vm->quota_pages) {
+	while (evicted < nr_pages) {
 		struct vmc_pnode *pn = vmc_policy_victim(&vm->policy);
 
 		if (!pn)
 			break;
 		pin = container_of(pn, struct vmc_pin, pn);
 		xa_erase(&vm->pins, pn->key);
-		vmc_policy_del(&vm->policy, pn, VMC_DEL_EVICT);
+		vmc_pc_policy_del(vm, pin, VMC_DEL_EVICT);
 		/* The policy is done with the node: its link is ours now. */
 		list_add_tail(&pn->link.node, &victims);
 		if (pin->xlates)
@@ -161,7 +178,7 @@ static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
 		evicted++;
 	}
 	if (!evicted)
-		return vm->pinned_pages + nr_pages <= vm->quota_pages;
+		return 0;
 	vmc_xc_destroy_pending(vm);
 	list_for_each_entry_safe(pin, tmp, &victims, pn.link.node) {
 		list_del(&pin->pn.link.node);
@@ -171,9 +188,25 @@ static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
 		else
 			vmc_pin_unpin(vm, pin);
 	}
-	vmc_vm_stat(vm, evictions, evicted);
-	vmc_vm_stat(vm, eviction_batches, 1);
-	trace_vmc_evict(vm->pid, evicted, vm->pinned_pages, vm->quota_pages);
+	return evicted;
+}
+
+/* Evict candidates until @nr_pages more fit in the quota; false if not. */
+static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
+{
+	u64 evicted;
+
+	lockdep_assert_held(&vm->lock);
+	if (!vm->quota_pages)
+		return true;
+	if (vm->pinned_pages + nr_pages <= vm->quota_pages)
+		return true;
+	evicted = vmc_pc_evict(vm, vm->pinned_pages + nr_pages - vm->quota_pages);
+	if (evicted) {
+		vmc_vm_stat(vm, evictions, evicted);
+		vmc_vm_stat(vm, eviction_batches, 1);
+		trace_vmc_evict(vm->pid, evicted, vm->pinned_pages, vm->quota_pages);
+	}
 	return vm->pinned_pages + nr_pages <= vm->quota_pages;
 }
 
@@ -204,6 +237,7 @@ static void vmc_pin_use(struct vmc_vm *vm, struct vmc_pin *pin)
 		vm->peak_live_pages = max(vm->peak_live_pages, vm->live_pages);
 	}
 	vmc_policy_hit(&vm->policy, &pin->pn);
+	vmc_pc_cand_sync(vm);
 }
 
 static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
@@ -214,10 +248,11 @@ static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
 	if (!pin->stale && vm->mode == VMC_MODE_OFF && !pin->xlates) {
 		/* Switched off while it was live: not kept now. */
 		xa_erase(&vm->pins, pin->pn.key);
-		vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
+		vmc_pc_policy_del(vm, pin, VMC_DEL_DROP);
 		vmc_pin_unpin(vm, pin);
 	} else if (!pin->stale) {
 		vmc_policy_unmap(&vm->policy, &pin->pn);
+		vmc_pc_cand_sync(vm);
 	} else if (!pin->xlates) {
 		vmc_pin_unpin(vm, pin);
 	}
@@ -255,6 +290,31 @@ void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages
 	/* Above a lowered quota, pages that stop being live go at once. */
 	vmc_pc_make_room(vm, 0);
 	mutex_unlock(&vm->lock);
+}
+
+/**
+ * vmc_pc_shrink() - release candidates for the shrinker
+ * @vm: the VM
+ * @nr_pages: most candidates to release
+ *
+ * Reclaim may run while this VM's lock is held (it is held across
+ * allocations): the VM is then skipped, never waited for.  The released
+ * pages stay charged to locked_vm in @vm->unaccount; the caller has it
+ * taken off where mmap_lock may be taken.
+ *
+ * Return: candidates released, or -EBUSY if the VM's lock was taken.
+ */
+long vmc_pc_shrink(struct vmc_vm *vm, unsigned long nr_pages)
+{
+	u64 released;
+
+	if (!mutex_trylock(&vm->lock))
+		return -EBUSY;
+	released = vmc_pc_evict(vm, nr_pages);
+	if (released)
+		vmc_vm_stat(vm, shrinker_releases, released);
+	mutex_unlock(&vm->lock);
+	return released;
 }
 
 /*
@@ -335,8 +395,9 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 	if (old) {
 		/* The address maps another page now: the old pin is stale. */
 		xa_erase(&vm->pins, vpn);
-		vmc_policy_del(&vm->policy, &old->pn, VMC_DEL_DROP);
-		if (old->live)
+		vmc_pc_policy_del(vm, old, VMC_DEL_DROP);
+		/* Live mappings or translations not yet synced keep it. */
+		if (old->live || old->xlates)
 			old->stale = true;
 		else
 			vmc_pin_unpin(vm, old);
@@ -565,7 +626,7 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 		if (pin->live || pin->xlates) {
 			/* Live mappings keep their page, as in type1. */
 			xa_erase(&vm->pins, idx);
-			vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
+			vmc_pc_policy_del(vm, pin, VMC_DEL_DROP);
 			pin->stale = true;
 		} else {
 			vmc_pin_drop(vm, pin, VMC_DEL_DROP);
@@ -597,6 +658,7 @@ static int vmc_pc_reinit_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
 		if (!pin->live)
 			vmc_policy_unmap(&vm->policy, &pin->pn);
 	}
+	vmc_pc_cand_sync(vm);
 	return 0;
 }
 

@@ -5,15 +5,22 @@
  * holds the pin cache, its quota, policy and mode, and shows them in
  * /sys/kernel/vfio_mapcache/<pid>/.  It appears with the first container of
  * its mm and goes with the last one.
+ *
+ * One shrinker serves every VM: under host memory pressure it releases
+ * candidates, each VM's in its policy's order, the VMs in proportion to
+ * their candidates.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
 #include <linux/kobject.h>
 #include <linux/mm.h>
+#include <linux/math.h>
 #include <linux/sched/mm.h>
+#include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
+#include <linux/workqueue.h>
 
 #include "vmc.h"
 
@@ -27,6 +34,7 @@ const char * const vmc_mode_names[VMC_MODE_NR] = {
 static DEFINE_MUTEX(vmc_vms_lock);
 static LIST_HEAD(vmc_vms);
 static struct kset *vmc_kset;
+static struct shrinker *vmc_shrinker;
 
 void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n)
 {
@@ -48,6 +56,11 @@ void vmc_vm_unaccount_flush(struct vmc_vm *vm)
 		account_locked_vm(vm->mm, n, false);
 		mmput(vm->mm);
 	}
+}
+
+static void vmc_vm_unaccount_work(struct work_struct *work)
+{
+	vmc_vm_unaccount_flush(container_of(work, struct vmc_vm, unaccount_work));
 }
 
 static struct vmc_vm *to_vm(struct kobject *kobj)
@@ -245,6 +258,7 @@ static struct vmc_vm *vmc_vm_new(struct mm_struct *mm)
 	if (!vm)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&vm->lock);
+	INIT_WORK(&vm->unaccount_work, vmc_vm_unaccount_work);
 	vm->mm = mm;
 	mmgrab(mm);
 	vm->pid = task_tgid_nr(current);
@@ -324,8 +338,78 @@ void vmc_vm_put(struct vmc_vm *vm)
 	/* Waits for invalidations in flight; none can start after it. */
 	mmu_interval_notifier_remove(&vm->notifier);
 	vmc_pc_destroy(vm);
+	/* Off the list: the shrinker can no longer queue it. */
+	cancel_work_sync(&vm->unaccount_work);
 	vmc_vm_unaccount_flush(vm);
 	kobject_put(&vm->kobj);
+}
+
+/* Candidates of every VM; 0 while the list is busy (a VM comes or goes). */
+static unsigned long vmc_vm_shrink_count(struct shrinker *s, struct shrink_control *sc)
+{
+	unsigned long nr = 0;
+	struct vmc_vm *vm;
+
+	if (!READ_ONCE(vmc_shrinker_enabled) || !mutex_trylock(&vmc_vms_lock))
+		return 0;
+	list_for_each_entry(vm, &vmc_vms, node)
+		nr += READ_ONCE(vm->cand_pages);
+	mutex_unlock(&vmc_vms_lock);
+	return nr ?: SHRINK_EMPTY;
+}
+
+/* @vm's part of @nr: in proportion to its candidates, at least one. */
+static unsigned long vmc_vm_shrink_share(struct vmc_vm *vm, unsigned long nr,
+					 unsigned long total)
+{
+	unsigned long cand = READ_ONCE(vm->cand_pages);
+
+	if (!cand || !total)
+		return 0;
+	return max(mult_frac(nr, min(cand, total), total), 1UL);
+}
+
+/*
+ * Release up to @sc->nr_to_scan candidates over all VMs.  A busy VM is
+ * skipped; the list is rotated so that rounding favours no VM for long.
+ * Uncharging locked_vm takes the VMM's mmap_lock, which reclaim may hold:
+ * a work item does it.
+ */
+static unsigned long vmc_vm_shrink_scan(struct shrinker *s, struct shrink_control *sc)
+{
+	unsigned long total = 0, freed = 0, nr = sc->nr_to_scan;
+	struct vmc_vm *vm;
+	long released;
+
+	if (!READ_ONCE(vmc_shrinker_enabled) || !mutex_trylock(&vmc_vms_lock))
+		return SHRINK_STOP;
+	list_for_each_entry(vm, &vmc_vms, node)
+		total += READ_ONCE(vm->cand_pages);
+	list_for_each_entry(vm, &vmc_vms, node) {
+		if (freed >= nr)
+			break;
+		released = vmc_pc_shrink(vm, min(vmc_vm_shrink_share(vm, nr, total), nr - freed));
+		if (released <= 0)
+			continue;
+		freed += released;
+		/* Under vmc_vms_lock: vmc_vm_put() cancels it after list_del(). */
+		schedule_work(&vm->unaccount_work);
+	}
+	list_rotate_left(&vmc_vms);
+	mutex_unlock(&vmc_vms_lock);
+	return freed ?: SHRINK_STOP;
+}
+
+int vmc_vm_shrinker_init(void)
+{
+	vmc_shrinker = vmc_compat_shrinker_create("vfio_mapcache", vmc_vm_shrink_count,
+						  vmc_vm_shrink_scan);
+	return vmc_shrinker ? 0 : -ENOMEM;
+}
+
+void vmc_vm_shrinker_exit(void)
+{
+	vmc_compat_shrinker_destroy(vmc_shrinker);
 }
 
 int vmc_vm_init(void)

@@ -9,7 +9,13 @@
  * Lock order: vmc_container.lock, then either vmc_vm.lock or the VMM's
  * mmap_lock, never both: the VM's mmu notifier takes vmc_vm.lock under
  * mmap_lock, so GUP and locked_vm accounting run with vmc_vm.lock dropped.
- * vmc_vms_lock (the list of VMs) nests inside nothing and takes nothing.
+ * vmc_vms_lock (the list of VMs) nests inside nothing; only the shrinker
+ * takes a vmc_vm.lock under it, and only with mutex_trylock().
+ *
+ * Memory reclaim may call the shrinker under any of these locks (each is
+ * held across allocations) and under any mm's mmap_lock, so the shrinker
+ * never blocks on one: it trylocks vmc_vms_lock and each vmc_vm.lock, and
+ * leaves the locked_vm uncharge, which takes mmap_lock, to a work item.
  */
 #ifndef VMC_H
 #define VMC_H
@@ -25,6 +31,7 @@
 #include <linux/rbtree.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 #include "compat.h"
 #include "policy.h"
@@ -55,6 +62,8 @@
  *                  or discarded their address
  * @batch_requests: VFIO_MAPCACHE_BATCH calls that ran at least one entry
  * @batch_entries: entries those calls processed
+ * @shrinker_releases: cached pages unpinned under host memory pressure (not
+ *                     counted in @evictions)
  */
 struct vmc_stats {
 	u64 pinned_pages;
@@ -74,6 +83,7 @@ struct vmc_stats {
 	u64 notifier_drops;
 	u64 batch_requests;
 	u64 batch_entries;
+	u64 shrinker_releases;
 };
 
 /**
@@ -134,10 +144,16 @@ struct vmc_pin {
  * @pinned_pages: pages pinned through the cache (live, candidate, stale, and
  *                reserved by maps in flight)
  * @live_pages: pins with live users
+ * @cand_pages: candidates (in the cache, no live users): what the shrinker
+ *              may release; written under @lock, read by the shrinker
+ *              under vmc_vms_lock only
  * @peak_pinned_pages: highest @pinned_pages
  * @peak_live_pages: highest @live_pages
  * @stats: counters
  * @unaccount: pages to take off locked_vm once no lock forbids it
+ * @unaccount_work: takes @unaccount off locked_vm after a shrinker release,
+ *                  in a context that may take mmap_lock; never queued once
+ *                  the VM is off the list of VMs
  * @requests: MAP_DMA and UNMAP_DMA requests of all its containers, counted
  *            without the lock (shown as map_requests, unmap_requests)
  * @debugfs: the VM's debugfs directory
@@ -150,7 +166,7 @@ struct vmc_vm {
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct mmu_interval_notifier notifier;
-	struct mutex lock;	/* protects every field below but @unaccount */
+	struct mutex lock;	/* protects the fields below but the atomics and the work */
 	struct xarray pins;
 	struct rb_root_cached xlates;
 	struct list_head xlate_doomed;
@@ -161,10 +177,12 @@ struct vmc_vm {
 	u64 quota_pages;
 	u64 pinned_pages;
 	u64 live_pages;
+	u64 cand_pages;
 	u64 peak_pinned_pages;
 	u64 peak_live_pages;
 	struct vmc_stats stats;
 	atomic_long_t unaccount;
+	struct work_struct unaccount_work;
 	atomic64_t requests[2];
 	struct dentry *debugfs;
 };
@@ -305,6 +323,7 @@ extern unsigned int vmc_dma_entry_limit;
 extern unsigned long vmc_default_quota_bytes;
 extern int vmc_default_policy;
 extern int vmc_default_mode;
+extern bool vmc_shrinker_enabled;
 
 /* vm.c: VMs, their sysfs directories and mmu notifiers */
 extern const char * const vmc_mode_names[VMC_MODE_NR];
@@ -314,6 +333,8 @@ struct vmc_vm *vmc_vm_get(void);
 void vmc_vm_put(struct vmc_vm *vm);
 void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n);
 void vmc_vm_unaccount_flush(struct vmc_vm *vm);
+int vmc_vm_shrinker_init(void);
+void vmc_vm_shrinker_exit(void);
 
 /* pincache.c: the pin cache of a VM */
 int vmc_pc_module_init(void);
@@ -321,6 +342,7 @@ void vmc_pc_module_exit(void);
 int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 	       bool write, struct vmc_pin **pins);
 void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
+long vmc_pc_shrink(struct vmc_vm *vm, unsigned long nr_pages);
 int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages);
 int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind);
 void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode);
