@@ -21,6 +21,7 @@ static const char * const vmc_stat_names[VMC_NR_STATS] = {
 	"pinned_pages", "pins", "unpins", "map_requests", "unmap_requests",
 	"iommu_maps", "iommu_unmaps", "iotlb_flushes", "full_hits", "pin_hits",
 	"misses", "evictions", "eviction_batches", "quota_failures", "notifier_drops",
+	"prefetch_issued", "prefetch_useful", "prefetch_wasted",
 };
 
 static atomic64_t vmc_totals[VMC_NR_STATS];
@@ -101,8 +102,9 @@ static int vmc_vm_pins_show(struct seq_file *m, void *unused)
 	seq_puts(m, "# vaddr pfn live flags\n");
 	mutex_lock(&vm->lock);
 	xa_for_each(&vm->pins, idx, pin)
-		seq_printf(m, "%#lx %#lx %u %s%s\n", idx << PAGE_SHIFT, page_to_pfn(pin->page),
-			   pin->live, pin->writable ? "w" : "r", pin->live ? "" : " cached");
+		seq_printf(m, "%#lx %#lx %u %s%s%s\n", idx << PAGE_SHIFT, page_to_pfn(pin->page),
+			   pin->live, pin->writable ? "w" : "r", pin->live ? "" : " cached",
+			   pin->prefetched ? " prefetched" : "");
 	mutex_unlock(&vm->lock);
 	return 0;
 }
