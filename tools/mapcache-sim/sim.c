@@ -7,7 +7,14 @@
  *  - pin cache, keyed by page, bounded by the quota: a guest map of a pinned
  *    page is a pin hit; otherwise candidates are evicted to make room and the
  *    page is pinned (a map with no candidate to evict is "over quota").
+ *    A map record is one MAP_DMA, served as the module serves it: all its
+ *    pages are looked up first, then room is made for its misses at once
+ *    and they are pinned in order (in batches of SIM_PIN_BATCH pages).
  *    After a guest unmap the cache is brought back within the quota.
+ *  - prefetch (+pf): every guest map of a page feeds the access graph, in
+ *    page order; after a batch's misses are pinned, each miss's followers
+ *    that are not pinned are pinned as candidates, evicting only cold
+ *    candidates, never past the quota (sim_prefetch()).
  *  - translation cache, keyed by IOVA (lazy mode): the IOMMU entry outlives
  *    the guest unmap while its page stays pinned; a map of the same (IOVA,
  *    page) pair is a full hit, a map of the IOVA to another page rewrites
@@ -27,6 +34,14 @@
 
 #define SIM_OPT		(-1)
 #define SIM_MAX_PRED	64
+/*
+ * The module's VMC_PIN_BATCH (pages a MAP_DMA looks up and pins at once, one
+ * page of struct page pointers on x86-64) and VMC_PF_CHUNK (prefetches
+ * planned before they are pinned): the simulator orders policy events as the
+ * module does, so that both count the same hits.
+ */
+#define SIM_PIN_BATCH	512
+#define SIM_PF_CHUNK	16
 
 struct sim_cfg {
 	int kind;		/* enum vmc_policy_kind or SIM_OPT */
@@ -124,25 +139,57 @@ static void sim_flush_evictions(struct sim_run *s)
 	s->lazy_flush = false;
 }
 
-static void sim_pin(struct sim_run *s, uint32_t id, unsigned int flags)
+/* A page is pinned: counted now, told to the policy by the caller. */
+static void sim_reserve(struct sim_run *s, struct spage *p)
 {
-	struct spage *p = &s->pg[id];
-
-	vmc_policy_insert(&s->pol, &p->pn, id, flags);
 	p->pinned = 1;
 	p->gen++;
 	if (++s->nr_pinned > s->r->peak_pinned)
 		s->r->peak_pinned = s->nr_pinned;
 }
 
-static void sim_prefetch(struct sim_run *s, uint32_t id)
+static void sim_pin(struct sim_run *s, uint32_t id, unsigned int flags)
+{
+	vmc_policy_insert(&s->pol, &s->pg[id].pn, id, flags);
+	sim_reserve(s, &s->pg[id]);
+}
+
+/*
+ * Prefetch as the module does it (drivers/vfio/mapcache/pcprefetch.c): the
+ * followers of each missed page are planned in order, room made for each by
+ * evicting a cold candidate, and the plan is pinned (inserted into the policy)
+ * when it is full or the batch is done, after the module's GUP.
+ */
+struct sim_plan {
+	uint32_t id[SIM_MAX_PRED];
+	unsigned int nr, size;
+};
+
+static void sim_plan_pin(struct sim_run *s, struct sim_plan *pl)
+{
+	for (unsigned int k = 0; k < pl->nr; k++) {
+		struct spage *q = &s->pg[pl->id[k]];
+
+		vmc_policy_insert(&s->pol, &q->pn, pl->id[k], VMC_INS_PREFETCH);
+		q->prefetched = 1;
+		s->r->pf_issued++;
+	}
+	pl->nr = 0;
+}
+
+/* Plan the followers of missed page @id; false if the plan must go first. */
+static bool sim_plan_followers(struct sim_run *s, uint32_t id,
+			       struct sim_plan *pl)
 {
 	u64 out[SIM_MAX_PRED];
 	u32 n = vmc_ag_predict(&s->ag, id, out, SIM_MAX_PRED), i;
 
+	if (pl->nr && pl->nr + n > pl->size)
+		return false;
 	for (i = 0; i < n; i++) {
 		struct spage *q = &s->pg[out[i]];
 
+		/* Planned pages count as pinned already. */
 		if (q->pinned)
 			continue;
 		if (s->nr_pinned >= s->c->quota) {
@@ -154,10 +201,29 @@ static void sim_prefetch(struct sim_run *s, uint32_t id)
 				break;
 			sim_evict(s, container_of(v, struct spage, pn));
 		}
-		sim_pin(s, (uint32_t)out[i], VMC_INS_PREFETCH);
-		q->prefetched = 1;
-		s->r->pf_issued++;
+		sim_reserve(s, q);
+		pl->id[pl->nr++] = (uint32_t)out[i];
 	}
+	return true;
+}
+
+/* Record every page of the batch in order; prefetch after each miss. */
+static void sim_prefetch(struct sim_run *s, const struct sim_ev *ev,
+			 uint32_t nr, const bool *missed)
+{
+	struct sim_plan pl = { .size = SIM_PF_CHUNK };
+
+	if (s->c->ag.max_pages > pl.size)
+		pl.size = s->c->ag.max_pages < SIM_MAX_PRED ?
+			  s->c->ag.max_pages : SIM_MAX_PRED;
+	for (uint32_t i = 0; i < nr; i++) {
+		if (missed[i] && !sim_plan_followers(s, ev[i].page, &pl)) {
+			sim_plan_pin(s, &pl);
+			sim_plan_followers(s, ev[i].page, &pl);
+		}
+		vmc_ag_record(&s->ag, ev[i].page);
+	}
+	sim_plan_pin(s, &pl);
 }
 
 static void sim_xlate(struct sim_run *s, const struct sim_ev *e)
@@ -178,35 +244,63 @@ static void sim_xlate(struct sim_run *s, const struct sim_ev *e)
 	s->pg[e->page].xl_refs++;
 }
 
-static void sim_map(struct sim_run *s, const struct sim_ev *e)
+/*
+ * One batch of a MAP_DMA, as the module serves it: every page looked up
+ * first (hits), room made for all the misses at once, the misses pinned in
+ * order, then the access graph fed and followers prefetched.
+ */
+static void sim_map_batch(struct sim_run *s, const struct sim_ev *ev,
+			  uint32_t nr)
 {
-	struct spage *p = &s->pg[e->page];
+	bool missed[SIM_PIN_BATCH];
+	uint64_t misses = 0;
+	uint32_t i;
 
-	s->r->maps++;
-	if (p->pinned) {
+	for (i = 0; i < nr; i++) {
+		struct spage *p = &s->pg[ev[i].page];
+
+		s->r->maps++;
+		missed[i] = !p->pinned;
+		if (missed[i]) {
+			s->r->misses++;
+			misses++;
+			continue;
+		}
 		s->r->pin_hits++;
 		if (p->prefetched)
 			s->r->pf_useful++;
 		p->prefetched = 0;
 		vmc_policy_hit(&s->pol, &p->pn);
-	} else {
-		s->r->misses++;
-		while (s->nr_pinned >= s->c->quota) {
-			if (!sim_evict_one(s)) {
-				s->r->over_quota++;
-				break;
-			}
-		}
-		sim_pin(s, e->page, VMC_INS_LIVE);
-		if (s->c->prefetch)
-			sim_prefetch(s, e->page);
-		sim_flush_evictions(s);
 	}
+	while (misses && s->nr_pinned + misses > s->c->quota) {
+		if (!sim_evict_one(s)) {
+			uint64_t over = s->nr_pinned + misses - s->c->quota;
+
+			s->r->over_quota += over < misses ? over : misses;
+			break;
+		}
+	}
+	for (i = 0; i < nr; i++)
+		if (missed[i])
+			sim_pin(s, ev[i].page, VMC_INS_LIVE);
 	if (s->c->prefetch)
-		vmc_ag_record(&s->ag, e->page);
-	if (!p->maps++ && ++s->nr_live > s->r->peak_live)
-		s->r->peak_live = s->nr_live;
-	sim_xlate(s, e);
+		sim_prefetch(s, ev, nr, missed);
+	sim_flush_evictions(s);
+	for (i = 0; i < nr; i++) {
+		struct spage *p = &s->pg[ev[i].page];
+
+		if (!p->maps++ && ++s->nr_live > s->r->peak_live)
+			s->r->peak_live = s->nr_live;
+		sim_xlate(s, &ev[i]);
+	}
+}
+
+/* A map record: MAP_DMA pins in batches of SIM_PIN_BATCH pages. */
+static void sim_map(struct sim_run *s, const struct sim_ev *ev, uint32_t nr)
+{
+	for (uint32_t done = 0; done < nr; done += SIM_PIN_BATCH)
+		sim_map_batch(s, ev + done, nr - done < SIM_PIN_BATCH ?
+			      nr - done : SIM_PIN_BATCH);
 }
 
 static void sim_unmap(struct sim_run *s, const struct sim_ev *e)
@@ -268,10 +362,13 @@ static void sim_replay(const struct sim_trace *t, const struct sim_cfg *c,
 		const struct sim_ev *e = &t->ev[i];
 
 		if (e->op == EV_MAP) {
+			uint32_t nr = e->run ? e->run : 1;
+
 			if (pending)
 				r->flush_strict++;
 			pending = 0;
-			sim_map(&s, e);
+			sim_map(&s, e, nr);
+			i += nr - 1;
 		} else {
 			if (++pending == c->batch) {
 				r->flush_strict++;

@@ -23,6 +23,8 @@ struct sim_ev {
 	uint32_t iova;		/* IOVA page id */
 	uint32_t page;		/* physical page id (for unmap: the one unmapped) */
 	uint32_t pair;		/* (IOVA, page) id */
+	uint32_t run;		/* map: on the first page of a record, its pages
+				 * (the map events that follow it); else 0 */
 };
 
 struct sim_trace {

@@ -168,6 +168,7 @@ static void sim_unmap_page(struct sim_builder *b, uint32_t iova)
 	e = sim_push(b->t);
 	*e = b->t->ev[m];
 	e->op = EV_UNMAP;
+	e->run = 0;
 }
 
 void sim_builder_map(struct sim_builder *b, uint64_t iova, uint64_t size,
@@ -178,6 +179,19 @@ void sim_builder_map(struct sim_builder *b, uint64_t iova, uint64_t size,
 	bool fresh;
 
 	b->t->nr_lines++;
+	/*
+	 * A map over mapped IOVAs is taken as unmap + map, the unmaps first:
+	 * the record's map events stay together, one MAP_DMA as the host
+	 * sees it.
+	 */
+	for (i = 0; i < n; i++) {
+		uint32_t iv = sim_iova_id(b, ipfn + i);
+
+		if (b->live[iv] != SIM_NONE) {
+			b->t->remaps++;
+			sim_unmap_page(b, iv);
+		}
+	}
 	for (i = 0; i < n; i++) {
 		uint32_t iv = sim_iova_id(b, ipfn + i);
 		uint32_t pg = sim_map_intern(&b->pages, ppfn + i, &fresh);
@@ -185,17 +199,13 @@ void sim_builder_map(struct sim_builder *b, uint64_t iova, uint64_t size,
 
 		if (fresh)
 			sim_note_pfn(b->t, pg, ppfn + i);
-
-		if (b->live[iv] != SIM_NONE) {
-			b->t->remaps++;		/* treat as unmap + map */
-			sim_unmap_page(b, iv);
-		}
 		e = sim_push(b->t);
 		e->op = EV_MAP;
 		e->iova = iv;
 		e->page = pg;
 		e->pair = sim_map_intern(&b->pairs,
 					 ((uint64_t)iv << 32) | pg, &fresh);
+		e->run = i ? 0 : (uint32_t)n;
 		b->live[iv] = (uint32_t)(e - b->t->ev);
 		b->t->nr_maps++;
 	}

@@ -41,6 +41,22 @@ static inline long vmc_compat_pin_remote(struct mm_struct *mm, unsigned long vad
 #endif
 }
 
+/*
+ * Pin what the VMM has mapped now with the access asked for, and nothing
+ * else: FOLL_NOFAULT (5.16) makes GUP stop where it would fault, with
+ * FOLL_LONGTERM too, on every supported kernel (a macro before 6.5, an enum
+ * since: test the version, never the name).  Returns the pages pinned from
+ * @vaddr on, or an errno if the first one is not there.
+ */
+static inline long vmc_compat_pin_present(struct mm_struct *mm, unsigned long vaddr,
+					  unsigned long nr_pages, bool write,
+					  struct page **pages)
+{
+	unsigned int flags = FOLL_LONGTERM | FOLL_NOFAULT | (write ? FOLL_WRITE : 0);
+
+	return vmc_compat_pin_remote(mm, vaddr, nr_pages, flags, pages);
+}
+
 /* Paging domains are allocated per device since 6.11, per bus before. */
 static inline struct iommu_domain *vmc_compat_domain_alloc(struct device *dev)
 {

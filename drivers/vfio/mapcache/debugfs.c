@@ -23,6 +23,7 @@ static const char * const vmc_stat_names[VMC_NR_STATS] = {
 	"misses", "evictions", "eviction_batches", "quota_failures", "notifier_drops",
 	"batch_requests", "batch_entries",
 	"shrinker_releases",
+	"prefetch_issued", "prefetch_useful", "prefetch_wasted",
 };
 
 static atomic64_t vmc_totals[VMC_NR_STATS];
@@ -104,8 +105,9 @@ static int vmc_vm_pins_show(struct seq_file *m, void *unused)
 	seq_puts(m, "# vaddr pfn live flags\n");
 	mutex_lock(&vm->lock);
 	xa_for_each(&vm->pins, idx, pin)
-		seq_printf(m, "%#lx %#lx %u %s%s\n", idx << PAGE_SHIFT, page_to_pfn(pin->page),
-			   pin->live, pin->writable ? "w" : "r", pin->live ? "" : " cached");
+		seq_printf(m, "%#lx %#lx %u %s%s%s\n", idx << PAGE_SHIFT, page_to_pfn(pin->page),
+			   pin->live, pin->writable ? "w" : "r", pin->live ? "" : " cached",
+			   pin->prefetched ? " prefetched" : "");
 	mutex_unlock(&vm->lock);
 	return 0;
 }

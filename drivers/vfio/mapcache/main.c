@@ -104,6 +104,28 @@ module_param_named(shrinker, vmc_shrinker_enabled, bool, 0644);
 MODULE_PARM_DESC(shrinker,
 		 "Release cached (not live) pins of every VM under host memory pressure, oldest first in each VM's policy order (default: Y). N keeps caches up to their quotas whatever the pressure.");
 
+bool vmc_default_prefetch;
+module_param_named(default_prefetch, vmc_default_prefetch, bool, 0644);
+MODULE_PARM_DESC(default_prefetch,
+		 "Prefetch along the access graph in VMs created afterwards (default: N). Per VM: /sys/kernel/vfio_mapcache/<pid>/prefetch.");
+
+static int vmc_prefetch_depth_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, VMC_AG_MAX_DEPTH);
+}
+
+static const struct kernel_param_ops vmc_prefetch_depth_ops = {
+	.set = vmc_prefetch_depth_set,
+	.get = param_get_uint,
+};
+
+unsigned int vmc_default_prefetch_depth = VMC_PF_DEFAULT_DEPTH;
+module_param_cb(default_prefetch_depth, &vmc_prefetch_depth_ops,
+		&vmc_default_prefetch_depth, 0644);
+__MODULE_PARM_TYPE(default_prefetch_depth, "uint");
+MODULE_PARM_DESC(default_prefetch_depth,
+		 "Edges the prefetcher follows from a missed page in VMs created afterwards, 1..8 (default: 8). Per VM: /sys/kernel/vfio_mapcache/<pid>/prefetch_depth.");
+
 static const struct vfio_iommu_driver_ops vmc_ops = {
 	.name		= "vfio-iommu-mapcache",
 	.owner		= THIS_MODULE,

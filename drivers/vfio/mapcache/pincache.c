@@ -45,6 +45,16 @@ void vmc_pc_module_exit(void)
 	kmem_cache_destroy(vmc_pin_cache);
 }
 
+struct vmc_pin *vmc_pin_alloc(void)
+{
+	return kmem_cache_zalloc(vmc_pin_cache, GFP_KERNEL_ACCOUNT);
+}
+
+void vmc_pin_free(struct vmc_pin *pin)
+{
+	kmem_cache_free(vmc_pin_cache, pin);
+}
+
 /* LIRS history: ghosts per quota page, and a cap for huge quotas. */
 #define VMC_GHOSTS_PER_PAGE	2
 #define VMC_GHOSTS_MAX		BIT(16)
@@ -111,8 +121,10 @@ static void vmc_pc_policy_del(struct vmc_vm *vm, struct vmc_pin *pin, bool evict
 }
 
 /* Unpin a page no guest mapping uses; never marks it dirty (see below). */
-static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
+void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 {
+	if (pin->prefetched)
+		vmc_pf_done(vm, pin, false);
 	/*
 	 * Pages are dirtied when pinned for write (FOLL_WRITE faults them in
 	 * writable); set_page_dirty_lock() here could sleep on a page lock
@@ -270,6 +282,7 @@ void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin *pin)
 {
 	pin->xlates--;
 	vmc_pin_use(vm, pin);
+	vmc_pf_record(vm, pin->pn.key);
 }
 
 /* A cached translation to @pin is gone (and flushed). */
@@ -327,6 +340,8 @@ static struct vmc_pin *vmc_pc_lookup(struct vmc_vm *vm, unsigned long vpn, bool 
 
 	if (!pin || (write && !pin->writable))
 		return NULL;
+	if (pin->prefetched)
+		vmc_pf_done(vm, pin, true);
 	vmc_pin_use(vm, pin);
 	return pin;
 }
@@ -382,6 +397,8 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 
 	if (old && old->page == page) {
 		/* Same page, now also pinned for write: keep one pin. */
+		if (old->prefetched)
+			vmc_pf_done(vm, old, false);
 		unpin_user_page(page);
 		old->writable |= write;
 		vm->pinned_pages--;
@@ -473,7 +490,7 @@ static void vmc_pc_quota_fail(struct vmc_vm *vm)
  * Charge @nr_pages new pins to locked_vm, netted against unpins not yet
  * uncharged (an evicting miss then takes mmap_lock once, not twice).
  */
-static int vmc_pc_charge(struct vmc_vm *vm, long nr_pages)
+int vmc_pc_charge(struct vmc_vm *vm, long nr_pages)
 {
 	long owed = atomic_long_xchg(&vm->unaccount, 0);
 	long delta = nr_pages - owed;
@@ -513,9 +530,23 @@ static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 	return 0;
 }
 
-/* Look up, reserve room, GUP the misses, insert: one batch of pages. */
+/* Which pages of @pins[0, @nr) missed, for the prefetcher. */
+static void vmc_pc_note_misses(struct vmc_pin **pins, unsigned long nr,
+			       unsigned long *missed)
+{
+	unsigned long i;
+
+	for (i = 0; missed && i < nr; i++)
+		__assign_bit(i, missed, !pins[i]);
+}
+
+/*
+ * Look up, reserve room, GUP the misses, insert: one batch of pages.  Sets
+ * the bits of @missed (if not NULL) of the pages that had to be pinned.
+ */
 static int vmc_pc_get_batch(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
-			    bool write, struct vmc_pin **pins, struct page **pages)
+			    bool write, struct vmc_pin **pins, struct page **pages,
+			    unsigned long *missed)
 {
 	unsigned long seq, misses;
 	int ret;
@@ -524,6 +555,7 @@ again:
 	mutex_lock(&vm->lock);
 	ret = vmc_pc_lookup_all(vm, vaddr, nr, write, pins, &misses);
 	mutex_unlock(&vm->lock);
+	vmc_pc_note_misses(pins, nr, missed);
 	if (ret || !misses)
 		goto out;
 
@@ -582,6 +614,9 @@ int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 	       bool write, struct vmc_pin **pins)
 {
 	struct page *few[VMC_PIN_FEW], **pages = few;
+	DECLARE_BITMAP(missed, VMC_PIN_BATCH);
+	/* A hint: vmc_pf_map() looks again under the lock. */
+	bool prefetch = !!READ_ONCE(vm->ag);
 	unsigned long done = 0;
 	int ret = 0;
 
@@ -595,9 +630,11 @@ int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 		unsigned long n = min_t(unsigned long, VMC_PIN_BATCH, nr_pages - done);
 
 		ret = vmc_pc_get_batch(vm, vaddr + (done << PAGE_SHIFT), n, write,
-				       pins + done, pages);
+				       pins + done, pages, prefetch ? missed : NULL);
 		if (ret)
 			break;
+		if (prefetch)
+			vmc_pf_map(vm, vaddr + (done << PAGE_SHIFT), n, write, missed);
 		done += n;
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
@@ -654,6 +691,11 @@ static int vmc_pc_reinit_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
 	vm->policy_kind = kind;
 	vmc_policy_init(&vm->policy, kind, vmc_capacity(vm->quota_pages), &vm->pmem);
 	xa_for_each(&vm->pins, idx, pin) {
+		/* A prefetch not used yet stays cheap to lose. */
+		if (pin->prefetched) {
+			vmc_policy_insert(&vm->policy, &pin->pn, idx, VMC_INS_PREFETCH);
+			continue;
+		}
 		vmc_policy_insert(&vm->policy, &pin->pn, idx, VMC_INS_LIVE);
 		if (!pin->live)
 			vmc_policy_unmap(&vm->policy, &pin->pn);

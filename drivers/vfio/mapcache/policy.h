@@ -446,6 +446,18 @@ void vmc_ag_record(struct vmc_ag *ag, u64 key);
  */
 u32 vmc_ag_predict(const struct vmc_ag *ag, u64 key, u64 *out, u32 max);
 
+/**
+ * vmc_ag_move() - carry a graph's history over into a graph of another size
+ * @dst: a graph fresh from vmc_ag_init(), with its own storage.
+ * @src: the old graph; left as it is, its storage may be freed afterwards.
+ *
+ * @dst takes the nodes of @src that were extended most recently, as many as
+ * it has room for, in the same age order, and the page mapped last: it then
+ * predicts for those pages what @src would, under its own knobs.  Used when
+ * the quota the graph is sized by changes.
+ */
+void vmc_ag_move(struct vmc_ag *dst, const struct vmc_ag *src);
+
 /* The policies, for policy.c's table only. */
 extern const struct vmc_policy_ops vmc_lru_ops;
 extern const struct vmc_policy_ops vmc_fifo_ops;

@@ -146,3 +146,31 @@ u32 vmc_ag_predict(const struct vmc_ag *ag, u64 key, u64 *out, u32 max)
 	}
 	return nr;
 }
+
+void vmc_ag_move(struct vmc_ag *dst, const struct vmc_ag *src)
+{
+	const struct vmc_agnode *n;
+	u32 skip = 0, i;
+
+	/* Every node handed out is on the age list: nr_used of them. */
+	if (src->nr_used > dst->nr_nodes)
+		skip = src->nr_used - dst->nr_nodes;
+	list_for_each_entry(n, &src->age, age) {
+		struct vmc_agnode *m;
+
+		if (skip) {
+			skip--;
+			continue;
+		}
+		m = &dst->nodes[dst->nr_used++];
+		m->key = n->key;
+		m->nr_succ = min(n->nr_succ, dst->cfg.succ);
+		for (i = 0; i < m->nr_succ; i++)
+			m->succ[i] = n->succ[i];
+		hlist_add_head(&m->hash, vmc_ag_bucket(dst, m->key));
+		list_add_tail(&m->age, &dst->age);
+	}
+	dst->prev = src->prev;
+	dst->have_prev = src->have_prev;
+	dst->nr_recycled = src->nr_recycled;
+}

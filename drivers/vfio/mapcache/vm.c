@@ -110,6 +110,9 @@ static ssize_t quota_bytes_store(struct kobject *kobj, struct kobj_attribute *a,
 	if (!PAGE_ALIGNED(bytes))
 		return -EINVAL;
 	ret = vmc_pc_set_quota(to_vm(kobj), bytes >> PAGE_SHIFT);
+	/* The prefetcher's graph follows the quota; it keeps the old if short. */
+	if (!ret)
+		vmc_pf_resize(to_vm(kobj));
 	return ret ?: count;
 }
 
@@ -167,6 +170,58 @@ static ssize_t mode_store(struct kobject *kobj, struct kobj_attribute *a,
 
 static struct kobj_attribute mode_attr = __ATTR(mode, 0600, mode_show, mode_store);
 
+static ssize_t prefetch_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
+{
+	struct vmc_vm *vm = to_vm(kobj);
+	bool on;
+
+	mutex_lock(&vm->lock);
+	on = !!vm->ag;
+	mutex_unlock(&vm->lock);
+	return sysfs_emit(buf, "%d\n", on);
+}
+
+static ssize_t prefetch_store(struct kobject *kobj, struct kobj_attribute *a,
+			      const char *buf, size_t count)
+{
+	unsigned int on;
+	int ret;
+
+	if (kstrtouint(buf, 10, &on) || on > 1)
+		return -EINVAL;
+	ret = vmc_pf_set(to_vm(kobj), on);
+	return ret ?: count;
+}
+
+static struct kobj_attribute prefetch_attr =
+	__ATTR(prefetch, 0600, prefetch_show, prefetch_store);
+
+static ssize_t prefetch_depth_show(struct kobject *kobj, struct kobj_attribute *a,
+				   char *buf)
+{
+	struct vmc_vm *vm = to_vm(kobj);
+	unsigned int depth;
+
+	mutex_lock(&vm->lock);
+	depth = vm->prefetch_depth;
+	mutex_unlock(&vm->lock);
+	return sysfs_emit(buf, "%u\n", depth);
+}
+
+static ssize_t prefetch_depth_store(struct kobject *kobj, struct kobj_attribute *a,
+				    const char *buf, size_t count)
+{
+	unsigned int depth;
+
+	if (kstrtouint(buf, 10, &depth) || !depth || depth > VMC_AG_MAX_DEPTH)
+		return -EINVAL;
+	vmc_pf_set_depth(to_vm(kobj), depth);
+	return count;
+}
+
+static struct kobj_attribute prefetch_depth_attr =
+	__ATTR(prefetch_depth, 0600, prefetch_depth_show, prefetch_depth_store);
+
 static ssize_t comm_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
 {
 	return sysfs_emit(buf, "%s\n", to_vm(kobj)->comm);
@@ -178,6 +233,8 @@ static struct attribute *vmc_vm_attrs[] = {
 	&quota_bytes_attr.attr,
 	&policy_attr.attr,
 	&mode_attr.attr,
+	&prefetch_attr.attr,
+	&prefetch_depth_attr.attr,
 	&pinned_bytes_attr.attr,
 	&live_bytes_attr.attr,
 	&peak_pinned_bytes_attr.attr,
@@ -269,20 +326,26 @@ static struct vmc_vm *vmc_vm_new(struct mm_struct *mm)
 	ret = vmc_pc_init(vm);
 	if (ret)
 		goto err_free;
+	ret = vmc_pf_init(vm);
+	if (ret)
+		goto err_pc;
 	ret = mmu_interval_notifier_insert(&vm->notifier, mm, 0, ULONG_MAX & PAGE_MASK,
 					   &vmc_vm_notifier_ops);
 	if (ret)
-		goto err_pc;
+		goto err_pf;
 	ret = vmc_vm_add_kobj(vm);
 	if (ret) {
 		mmu_interval_notifier_remove(&vm->notifier);
 		vmc_pc_destroy(vm);
+		vmc_pf_destroy(vm);
 		kobject_put(&vm->kobj);
 		return ERR_PTR(ret);
 	}
 	vmc_debugfs_add_vm(vm);
 	return vm;
 
+err_pf:
+	vmc_pf_destroy(vm);
 err_pc:
 	vmc_pc_destroy(vm);
 err_free:
@@ -340,6 +403,7 @@ void vmc_vm_put(struct vmc_vm *vm)
 	vmc_pc_destroy(vm);
 	/* Off the list: the shrinker can no longer queue it. */
 	cancel_work_sync(&vm->unaccount_work);
+	vmc_pf_destroy(vm);
 	vmc_vm_unaccount_flush(vm);
 	kobject_put(&vm->kobj);
 }

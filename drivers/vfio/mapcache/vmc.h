@@ -64,6 +64,9 @@
  * @batch_entries: entries those calls processed
  * @shrinker_releases: cached pages unpinned under host memory pressure (not
  *                     counted in @evictions)
+ * @prefetch_issued: pages pinned ahead of the guest by the prefetcher
+ * @prefetch_useful: prefetched pages that a guest map then found pinned
+ * @prefetch_wasted: prefetched pages unpinned or replaced before any use
  */
 struct vmc_stats {
 	u64 pinned_pages;
@@ -84,6 +87,9 @@ struct vmc_stats {
 	u64 batch_requests;
 	u64 batch_entries;
 	u64 shrinker_releases;
+	u64 prefetch_issued;
+	u64 prefetch_useful;
+	u64 prefetch_wasted;
 };
 
 /**
@@ -112,6 +118,9 @@ enum vmc_mode {
  * @writable: pinned with FOLL_WRITE
  * @stale: the VMM's address no longer maps @page (mmu notifier): no longer
  *         in the cache, unpinned when its last live user goes
+ * @prefetched: pinned ahead by the prefetcher and not mapped since
+ *
+ * Protected by vmc_vm.lock once in the cache.
  */
 struct vmc_pin {
 	struct vmc_pnode pn;
@@ -120,6 +129,7 @@ struct vmc_pin {
 	unsigned int xlates;
 	bool writable;
 	bool stale;
+	bool prefetched;
 };
 
 /**
@@ -149,6 +159,9 @@ struct vmc_pin {
  *              under vmc_vms_lock only
  * @peak_pinned_pages: highest @pinned_pages
  * @peak_live_pages: highest @live_pages
+ * @ag: access graph of the prefetcher, sized by @quota_pages; NULL while
+ *      prefetching is off
+ * @prefetch_depth: edges the prefetcher follows from a missed page
  * @stats: counters
  * @unaccount: pages to take off locked_vm once no lock forbids it
  * @unaccount_work: takes @unaccount off locked_vm after a shrinker release,
@@ -180,6 +193,8 @@ struct vmc_vm {
 	u64 cand_pages;
 	u64 peak_pinned_pages;
 	u64 peak_live_pages;
+	struct vmc_ag *ag;
+	unsigned int prefetch_depth;
 	struct vmc_stats stats;
 	atomic_long_t unaccount;
 	struct work_struct unaccount_work;
@@ -324,6 +339,8 @@ extern unsigned long vmc_default_quota_bytes;
 extern int vmc_default_policy;
 extern int vmc_default_mode;
 extern bool vmc_shrinker_enabled;
+extern bool vmc_default_prefetch;
+extern unsigned int vmc_default_prefetch_depth;
 
 /* vm.c: VMs, their sysfs directories and mmu notifiers */
 extern const char * const vmc_mode_names[VMC_MODE_NR];
@@ -353,6 +370,23 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin *pin);
 void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin *pin);
 void vmc_pc_xlate_put(struct vmc_vm *vm, struct vmc_pin *pin);
+/* pincache.c, for pcprefetch.c */
+struct vmc_pin *vmc_pin_alloc(void);
+void vmc_pin_free(struct vmc_pin *pin);
+void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin);
+int vmc_pc_charge(struct vmc_vm *vm, long nr_pages);
+
+/* pcprefetch.c: prefetching into the pin cache along the access graph */
+#define VMC_PF_DEFAULT_DEPTH	VMC_AG_MAX_DEPTH
+int vmc_pf_init(struct vmc_vm *vm);
+void vmc_pf_destroy(struct vmc_vm *vm);
+int vmc_pf_set(struct vmc_vm *vm, bool on);
+void vmc_pf_set_depth(struct vmc_vm *vm, unsigned int depth);
+int vmc_pf_resize(struct vmc_vm *vm);
+void vmc_pf_map(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
+		bool write, const unsigned long *missed);
+void vmc_pf_record(struct vmc_vm *vm, unsigned long vpn);
+void vmc_pf_done(struct vmc_vm *vm, struct vmc_pin *pin, bool useful);
 
 /* container.c */
 void *vmc_open(unsigned long arg);

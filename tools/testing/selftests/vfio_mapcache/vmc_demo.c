@@ -50,7 +50,7 @@
 #define MAX_TRACES	4
 #define MAX_ROUNDS	9
 #define SYSFS_VM	"/sys/kernel/vfio_mapcache"
-#define NR_EXTRA	6	/* counters shown in the log only */
+#define NR_EXTRA	9	/* counters shown in the log only */
 
 /* The synthetic stream: a loop over SYN_PAGES pages, SYN_QD in flight. */
 #define SYN_PAGES	1024
@@ -90,6 +90,7 @@ struct config {
 	int mode;
 	const char *policy;	/* NULL: default / not applicable */
 	unsigned int quota_pct;	/* of the working set; 0 = unlimited */
+	bool prefetch;		/* along the access graph, module defaults */
 };
 
 struct result {
@@ -103,12 +104,17 @@ struct result {
 };
 
 static const struct config configs[] = {
-	{ MODE_TYPE1, NULL, 0 },
-	{ MODE_OFF, NULL, 0 },
-	{ MODE_STRICT, "lru", 50 }, { MODE_STRICT, "fifo", 50 }, { MODE_STRICT, "lirs", 50 },
-	{ MODE_STRICT, "lru", 100 }, { MODE_STRICT, "fifo", 100 }, { MODE_STRICT, "lirs", 100 },
-	{ MODE_LAZY, "lru", 50 }, { MODE_LAZY, "fifo", 50 }, { MODE_LAZY, "lirs", 50 },
-	{ MODE_LAZY, "lru", 100 }, { MODE_LAZY, "fifo", 100 }, { MODE_LAZY, "lirs", 100 },
+	{ MODE_TYPE1, NULL, 0, false },
+	{ MODE_OFF, NULL, 0, false },
+	{ MODE_STRICT, "lru", 50, false }, { MODE_STRICT, "fifo", 50, false },
+	{ MODE_STRICT, "lirs", 50, false },
+	{ MODE_STRICT, "lru", 50, true }, { MODE_STRICT, "lirs", 50, true },
+	{ MODE_STRICT, "lru", 100, false }, { MODE_STRICT, "fifo", 100, false },
+	{ MODE_STRICT, "lirs", 100, false },
+	{ MODE_LAZY, "lru", 50, false }, { MODE_LAZY, "fifo", 50, false },
+	{ MODE_LAZY, "lirs", 50, false },
+	{ MODE_LAZY, "lru", 100, false }, { MODE_LAZY, "fifo", 100, false },
+	{ MODE_LAZY, "lirs", 100, false },
 };
 #define NR_CONFIGS	(sizeof(configs) / sizeof(configs[0]))
 
@@ -417,6 +423,7 @@ static const char *const stat_keys[] = {
 	/* only in the log, for whoever wonders where the time goes */
 	"map_requests", "unmap_requests", "iommu_maps", "iommu_unmaps",
 	"eviction_batches", "unpins",
+	"prefetch_issued", "prefetch_useful", "prefetch_wasted",
 };
 #define NR_TABLE_KEYS	7
 #define NR_KEYS	(sizeof(stat_keys) / sizeof(stat_keys[0]))
@@ -467,6 +474,8 @@ static void run_one(struct pattern *p, const struct config *c, struct result *re
 		ret = vm_set(file, val);
 		if (!ret && c->policy)
 			ret = vm_set(file = "policy", c->policy);
+		if (!ret && c->mode != MODE_OFF)
+			ret = vm_set(file = "prefetch", c->prefetch ? "1" : "0");
 		if (!ret)
 			ret = vm_set(file = "mode", mode_names[c->mode]);
 		if (ret) {
@@ -517,6 +526,17 @@ static void run_one(struct pattern *p, const struct config *c, struct result *re
 
 /* ---- the table ---- */
 
+/* "lru", "lirs+pf", ... */
+static const char *policy_label(const struct config *c)
+{
+	static char label[16];
+
+	if (!c->policy)
+		return "-";
+	snprintf(label, sizeof(label), "%s%s", c->policy, c->prefetch ? "+pf" : "");
+	return label;
+}
+
 static void fmt_count(char *s, size_t n, long long v)
 {
 	if (v < 0)
@@ -556,10 +576,10 @@ static void print_table(struct pattern *p, struct result *res)
 		       " IOVAs replayed as unmap+map\n",
 		       p->records, p->moved, p->skipped, p->dropped_unmaps, p->overmaps);
 	printf("\n");
-	printf("%-8s %-6s %-6s %6s %8s %8s %15s %8s %8s %8s %9s %8s %7s\n",
+	printf("%-8s %-6s %-7s %6s %8s %8s %15s %8s %8s %8s %9s %8s %7s\n",
 	       "backend", "mode", "policy", "quota", "requests", "full", "pin hits",
 	       "pins", "IOTLB", "evicted", "peak pin", "us/req", "vs");
-	printf("%-8s %-6s %-6s %6s %8s %8s %15s %8s %8s %8s %9s %8s %7s\n",
+	printf("%-8s %-6s %-7s %6s %8s %8s %15s %8s %8s %8s %9s %8s %7s\n",
 	       "", "", "", "", "", "hits", "", "", "flushes", "", "MiB", "", "type1");
 	for (i = 0; i < NR_CONFIGS; i++) {
 		const struct config *c = &configs[i];
@@ -571,8 +591,8 @@ static void print_table(struct pattern *p, struct result *res)
 			snprintf(quota, sizeof(quota), "%u%%", c->quota_pct);
 		else
 			snprintf(quota, sizeof(quota), c->mode == MODE_TYPE1 ? "-" : "none");
-		printf("%-8s %-6s %-6s %6s ", c->mode == MODE_TYPE1 ? "type1" : "mapcache",
-		       mode_names[c->mode], c->policy ? c->policy : "-", quota);
+		printf("%-8s %-6s %-7s %6s ", c->mode == MODE_TYPE1 ? "type1" : "mapcache",
+		       mode_names[c->mode], policy_label(c), quota);
 		if (r->na) {
 			printf("%8s   n/a (%s)\n", "", r->na_why);
 			continue;
@@ -643,7 +663,7 @@ static void summary(const struct pattern *p, const struct result *res)
 		if (configs[i].mode == MODE_STRICT && configs[i].quota_pct == 50 && !r->na &&
 		    r->n && (!best || r->pin_hits > best->pin_hits)) {
 			best = r;
-			best_pol = configs[i].policy;
+			best_pol = policy_label(&configs[i]);
 		}
 	}
 	if (best)
@@ -660,6 +680,7 @@ static void legend(unsigned int rounds)
 	printf("            pinned after UNMAP_DMA, IOMMU entries go (same guest-visible behaviour as\n");
 	printf("            type1); lazy = IOMMU entries stay too (iommu.strict=0 trade, trusted devices)\n");
 	printf("  policy    which cached page is unpinned first when the quota is full (lru, fifo, lirs)\n");
+	printf("            +pf: the VM prefetches along its access graph (sysfs prefetch=1)\n");
 	printf("  quota     per-VM pinned-memory limit, as a share of the pattern's working set\n");
 	printf("  requests  MAP_DMA + UNMAP_DMA ioctls per run\n");
 	printf("  full hits pages mapped with no pin, no IOMMU write, no flush (lazy: same IOVA+page)\n");

@@ -488,6 +488,48 @@ TEST(ag_random_vs_reference)
 		ag_random_run(_metadata, seed * 0x9e3779b97f4a7c15ULL);
 }
 
+/* Moved into a larger graph, history is whole; into a smaller, the newest. */
+TEST(ag_move_keeps_the_newest)
+{
+	struct vmc_agnode nodes[8], grown_nodes[16], shrunk_nodes[4];
+	struct hlist_head b[8], grown_b[16], shrunk_b[4];
+	struct vmc_ag_cfg cfg = {
+		.succ = 2, .depth = 3, .width = 2, .max_pages = 16,
+	};
+	struct vmc_ag ag, grown, shrunk;
+	u64 out[16], out2[16], key;
+	u32 n, round;
+
+	ASSERT_EQ(0, vmc_ag_init(&ag, &cfg, nodes, 8, b, 8));
+	for (round = 0; round < 3; round++)
+		for (key = 100; key < 108; key++)
+			vmc_ag_record(&ag, key);
+	ASSERT_EQ(8, ag.nr_used);
+
+	ASSERT_EQ(0, vmc_ag_init(&grown, &cfg, grown_nodes, 16, grown_b, 16));
+	vmc_ag_move(&grown, &ag);
+	ASSERT_EQ(8, grown.nr_used);
+	ASSERT_EQ(ag.prev, grown.prev);
+	for (key = 100; key < 108; key++) {
+		n = vmc_ag_predict(&ag, key, out, 16);
+		ASSERT_EQ(n, vmc_ag_predict(&grown, key, out2, 16));
+		ASSERT_EQ(0, memcmp(out, out2, n * sizeof(out[0])));
+	}
+
+	/* Extended last: 107 (by 100), then 100 .. 106. */
+	ASSERT_EQ(0, vmc_ag_init(&shrunk, &cfg, shrunk_nodes, 4, shrunk_b, 4));
+	vmc_ag_move(&shrunk, &ag);
+	ASSERT_EQ(4, shrunk.nr_used);
+	ASSERT_EQ(0, vmc_ag_predict(&shrunk, 102, out, 16));
+	ASSERT_EQ(3, vmc_ag_predict(&shrunk, 103, out, 16));
+	ASSERT_EQ(104, out[0]);
+	ASSERT_EQ(106, out[2]);
+	/* It keeps learning from where the old graph stopped. */
+	vmc_ag_record(&shrunk, 42);
+	ASSERT_EQ(1, vmc_ag_predict(&shrunk, 107, out, 16));
+	ASSERT_EQ(42, out[0]);
+}
+
 FIXTURE(ag) {
 	struct vmc_agnode nodes[8];
 	struct hlist_head buckets[4];
