@@ -104,7 +104,8 @@ static ssize_t quota_bytes_store(struct kobject *kobj, struct kobj_attribute *a,
 	u64 bytes;
 	int ret;
 
-	ret = kstrtou64(buf, 10, &bytes);
+	/* Decimal, 0x hexadecimal or 0 octal, as the ABI entry says. */
+	ret = kstrtou64(buf, 0, &bytes);
 	if (ret)
 		return ret;
 	if (!PAGE_ALIGNED(bytes))
