@@ -391,7 +391,7 @@ static int vmc_pc_gup(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
 
 /* Put a freshly pinned page into the cache, live; replaces a stale entry. */
 static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
-				     struct page *page, bool write)
+				     struct page *page, bool write, struct list_head *fresh)
 {
 	struct vmc_pin *old = xa_load(&vm->pins, vpn), *pin;
 
@@ -406,9 +406,10 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 		vmc_pin_use(vm, old);
 		return old;
 	}
-	pin = kmem_cache_zalloc(vmc_pin_cache, GFP_KERNEL_ACCOUNT);
-	if (!pin)
+	pin = list_first_entry_or_null(fresh, struct vmc_pin, pn.link.node);
+	if (WARN_ON_ONCE(!pin))
 		return NULL;
+	list_del_init(&pin->pn.link.node);
 	if (old) {
 		/* The address maps another page now: the old pin is stale. */
 		xa_erase(&vm->pins, vpn);
@@ -419,7 +420,8 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 		else
 			vmc_pin_unpin(vm, old);
 	}
-	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_KERNEL_ACCOUNT))) {
+	/* The slot was reserved before the lock: nothing to allocate. */
+	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_NOWAIT | __GFP_ACCOUNT))) {
 		kmem_cache_free(vmc_pin_cache, pin);
 		return NULL;
 	}
@@ -439,14 +441,15 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
  * in @pins for the caller to release, the rest are unpinned.
  */
 static int vmc_pc_insert_all(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
-			     bool write, struct vmc_pin **pins, struct page **pages)
+			     bool write, struct vmc_pin **pins, struct page **pages,
+			     struct list_head *fresh)
 {
 	unsigned long i, vpn = vaddr >> PAGE_SHIFT;
 
 	for (i = 0; i < nr; i++) {
 		if (pins[i])
 			continue;
-		pins[i] = vmc_pc_insert(vm, vpn + i, pages[i], write);
+		pins[i] = vmc_pc_insert(vm, vpn + i, pages[i], write, fresh);
 		if (!pins[i]) {
 			unpin_user_page(pages[i]);
 			vm->pinned_pages--;
@@ -541,6 +544,46 @@ static void vmc_pc_note_misses(struct vmc_pin **pins, unsigned long nr,
 }
 
 /*
+ * Nothing under vmc_vm.lock may allocate with reclaim: reclaim can migrate
+ * the VMM's pages, and the VM's mmu notifier then takes that lock.  So a
+ * vmc_pin and an xarray slot for each missed page are allocated before.
+ */
+static int vmc_pc_prealloc(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
+			   struct vmc_pin **pins, struct list_head *fresh)
+{
+	unsigned long i, vpn = vaddr >> PAGE_SHIFT;
+	struct vmc_pin *pin;
+
+	for (i = 0; i < nr; i++) {
+		if (pins[i])
+			continue;
+		pin = kmem_cache_zalloc(vmc_pin_cache, GFP_KERNEL_ACCOUNT);
+		if (!pin)
+			return -ENOMEM;
+		list_add(&pin->pn.link.node, fresh);
+		if (xa_reserve(&vm->pins, vpn + i, GFP_KERNEL_ACCOUNT))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Free what vmc_pc_prealloc() gave and the insertion did not use. */
+static void vmc_pc_prealloc_free(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
+				 struct list_head *fresh)
+{
+	unsigned long i, vpn = vaddr >> PAGE_SHIFT;
+	struct vmc_pin *pin, *tmp;
+
+	list_for_each_entry_safe(pin, tmp, fresh, pn.link.node) {
+		list_del(&pin->pn.link.node);
+		kmem_cache_free(vmc_pin_cache, pin);
+	}
+	/* Only slots still merely reserved go; used ones hold their pin. */
+	for (i = 0; i < nr; i++)
+		xa_release(&vm->pins, vpn + i);
+}
+
+/*
  * Look up, reserve room, GUP the misses, insert: one batch of pages.  Sets
  * the bits of @missed (if not NULL) of the pages that had to be pinned.
  */
@@ -549,6 +592,7 @@ static int vmc_pc_get_batch(struct vmc_vm *vm, unsigned long vaddr, unsigned lon
 			    unsigned long *missed)
 {
 	unsigned long seq, misses;
+	LIST_HEAD(fresh);
 	int ret;
 
 again:
@@ -565,7 +609,9 @@ again:
 	 * after the lookup finds them live and leaves them stale.
 	 */
 	seq = mmu_interval_read_begin(&vm->notifier);
-	ret = vmc_pc_gup(vm, vaddr, nr, write, pins, pages);
+	ret = vmc_pc_prealloc(vm, vaddr, nr, pins, &fresh);
+	if (!ret)
+		ret = vmc_pc_gup(vm, vaddr, nr, write, pins, pages);
 	if (ret)
 		goto out_unreserve;
 	ret = vmc_pc_charge(vm, misses);
@@ -582,12 +628,14 @@ again:
 		atomic_long_add(misses, &vm->unaccount);
 		mutex_unlock(&vm->lock);
 		vmc_pc_abort(vm, pins, nr, misses);
+		vmc_pc_prealloc_free(vm, vaddr, nr, &fresh);
 		goto again;
 	}
 	vmc_vm_stat(vm, misses, misses);
 	trace_vmc_miss(vm->pid, vaddr, misses);
-	ret = vmc_pc_insert_all(vm, vaddr, nr, write, pins, pages);
+	ret = vmc_pc_insert_all(vm, vaddr, nr, write, pins, pages, &fresh);
 	mutex_unlock(&vm->lock);
+	vmc_pc_prealloc_free(vm, vaddr, nr, &fresh);
 	/* insert_all settled the reservation, whatever happened. */
 	misses = 0;
 out:
@@ -597,6 +645,8 @@ out:
 
 out_unreserve:
 	vmc_pc_abort(vm, pins, nr, misses);
+	if (misses)
+		vmc_pc_prealloc_free(vm, vaddr, nr, &fresh);
 	return ret;
 }
 
@@ -674,20 +724,16 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 		vmc_vm_stat(vm, notifier_drops, dropped);
 }
 
-/* Re-enter every pin into a fresh policy of @kind sized for the quota. */
-static int vmc_pc_reinit_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
+/* Re-enter every pin into a fresh policy of @kind; @mem becomes the VM's. */
+static void vmc_pc_reinit_policy(struct vmc_vm *vm, enum vmc_policy_kind kind,
+				 struct vmc_policy_mem *mem)
 {
-	struct vmc_policy_mem mem;
 	struct vmc_pin *pin;
 	unsigned long idx;
-	int ret;
 
 	lockdep_assert_held(&vm->lock);
-	ret = vmc_pmem_alloc(&mem, kind, vm->quota_pages);
-	if (ret)
-		return ret;
 	vmc_pmem_free(&vm->pmem);
-	vm->pmem = mem;
+	vm->pmem = *mem;
 	vm->policy_kind = kind;
 	vmc_policy_init(&vm->policy, kind, vmc_capacity(vm->quota_pages), &vm->pmem);
 	xa_for_each(&vm->pins, idx, pin) {
@@ -701,29 +747,53 @@ static int vmc_pc_reinit_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
 			vmc_policy_unmap(&vm->policy, &pin->pn);
 	}
 	vmc_pc_cand_sync(vm);
-	return 0;
 }
 
 int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
 {
+	struct vmc_policy_mem mem;
+	u64 quota;
 	int ret;
 
-	mutex_lock(&vm->lock);
-	ret = vmc_pc_reinit_policy(vm, kind);
+	/* History for the quota, allocated outside the lock (see prealloc). */
+	for (;;) {
+		quota = READ_ONCE(vm->quota_pages);
+		ret = vmc_pmem_alloc(&mem, kind, quota);
+		if (ret)
+			return ret;
+		mutex_lock(&vm->lock);
+		if (vm->quota_pages == quota)
+			break;
+		/* The quota changed meanwhile: size it again. */
+		mutex_unlock(&vm->lock);
+		vmc_pmem_free(&mem);
+	}
+	vmc_pc_reinit_policy(vm, kind, &mem);
 	mutex_unlock(&vm->lock);
-	return ret;
+	return 0;
 }
 
 int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages)
 {
+	struct vmc_policy_mem mem;
+	bool have;
+
+	/* History sized by the quota (LIRS) follows it; keep the old if short. */
+	have = READ_ONCE(vm->policy_kind) == VMC_POLICY_LIRS &&
+	       !vmc_pmem_alloc(&mem, VMC_POLICY_LIRS, quota_pages);
 	mutex_lock(&vm->lock);
 	vm->quota_pages = quota_pages;
-	/* History sized by the quota (LIRS) follows it; keep the old if short. */
-	if (vm->policy_kind != VMC_POLICY_LIRS || vmc_pc_reinit_policy(vm, vm->policy_kind))
+	if (have && vm->policy_kind == VMC_POLICY_LIRS) {
+		vmc_pc_reinit_policy(vm, VMC_POLICY_LIRS, &mem);
+		have = false;
+	} else {
 		vmc_policy_set_capacity(&vm->policy, vmc_capacity(quota_pages));
+	}
 	/* Down to the quota at once; live pages above it stay. */
 	vmc_pc_make_room(vm, 0);
 	mutex_unlock(&vm->lock);
+	if (have)
+		vmc_pmem_free(&mem);
 	vmc_vm_unaccount_flush(vm);
 	return 0;
 }

@@ -142,7 +142,10 @@ struct vmc_pin {
  * @comm: the VMM's command name
  * @notifier: drops cached pins whose address the VMM unmaps or discards
  * @lock: protects the fields below; never held while taking mmap_lock
- *        (GUP and locked_vm accounting run outside it) or a container lock
+ *        (GUP and locked_vm accounting run outside it) or a container lock,
+ *        nor across an allocation that may reclaim (reclaim can migrate the
+ *        VMM's pages, and the notifier takes @lock): such memory is
+ *        allocated before it is taken
  * @pins: vmc_pins by virtual page number (stale ones are not here)
  * @xlates: cached translations of every container, by virtual address
  * @xlate_doomed: cached translations unlinked, waiting for their teardown
