@@ -50,7 +50,8 @@ static void vmc_lirs_init(struct vmc_policy *pol)
 
 static struct hlist_head *vmc_lirs_bucket(struct vmc_policy *pol, u64 key)
 {
-	return &pol->mem.buckets[hash_64(key, pol->bucket_bits)];
+	/* hash_64() of 0 bits would shift by 64: one bucket is bucket 0. */
+	return &pol->mem.buckets[pol->bucket_bits ? hash_64(key, pol->bucket_bits) : 0];
 }
 
 static struct vmc_ghost *vmc_lirs_ghost_find(struct vmc_policy *pol, u64 key)

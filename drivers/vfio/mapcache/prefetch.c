@@ -35,7 +35,8 @@ int vmc_ag_init(struct vmc_ag *ag, const struct vmc_ag_cfg *cfg,
 
 static struct hlist_head *vmc_ag_bucket(const struct vmc_ag *ag, u64 key)
 {
-	return &ag->buckets[hash_64(key, ag->bucket_bits)];
+	/* hash_64() of 0 bits would shift by 64: one bucket is bucket 0. */
+	return &ag->buckets[ag->bucket_bits ? hash_64(key, ag->bucket_bits) : 0];
 }
 
 static struct vmc_agnode *vmc_ag_find(const struct vmc_ag *ag, u64 key)

@@ -53,12 +53,15 @@ static int sim_index(struct sim *s, struct vmc_pnode *pn)
 	return pn ? (int)(pn - s->pn) : -1;
 }
 
+/* Ghost hash buckets sim_init() hands in (a power of two, 1 to 16). */
+static u32 sim_buckets = 16;
+
 static void sim_init(struct __test_metadata *_metadata, struct sim *s,
 		     int kind, u64 quota, u32 nr_ghosts)
 {
 	struct vmc_policy_mem mem = {
 		.ghosts = s->ghosts, .nr_ghosts = nr_ghosts,
-		.buckets = s->buckets, .nr_buckets = 16,
+		.buckets = s->buckets, .nr_buckets = sim_buckets,
 	};
 
 	memset(s, 0, sizeof(*s));
@@ -266,6 +269,17 @@ TEST_F(policy, random_tiny_history)
 
 	for (seed = 1; seed <= 10; seed++)
 		random_run(_metadata, variant->kind, seed * 104729, 2);
+}
+
+/* One hash bucket (a one-page quota's history): no bucket out of range. */
+TEST_F(policy, one_bucket)
+{
+	u64 seed;
+
+	sim_buckets = 1;
+	for (seed = 1; seed <= 5; seed++)
+		random_run(_metadata, variant->kind, seed * 6151, 2);
+	sim_buckets = 16;
 }
 
 TEST_F(policy, quota_zero)
@@ -549,6 +563,24 @@ FIXTURE_SETUP(ag)
 
 FIXTURE_TEARDOWN(ag)
 {
+}
+
+/* One hash bucket: every node in bucket 0, still found. */
+TEST(ag_one_bucket)
+{
+	struct vmc_ag_cfg cfg = { .succ = 2, .depth = 2, .width = 2, .max_pages = 8 };
+	struct vmc_agnode nodes[4];
+	struct hlist_head bucket;
+	struct vmc_ag ag;
+	u64 out[8];
+
+	ASSERT_EQ(0, vmc_ag_init(&ag, &cfg, nodes, 4, &bucket, 1));
+	vmc_ag_record(&ag, 1ULL << 40);
+	vmc_ag_record(&ag, 7);
+	vmc_ag_record(&ag, 9);
+	ASSERT_EQ(2, vmc_ag_predict(&ag, 1ULL << 40, out, 8));
+	ASSERT_EQ(7, out[0]);
+	ASSERT_EQ(9, out[1]);
 }
 
 TEST_F(ag, follows_the_last_path)
