@@ -489,18 +489,22 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 	unsigned long nr = dma->size >> PAGE_SHIFT;
 	int ret;
 
-	/*
-	 * In a batch, pages unmapped by earlier entries stay live until the
-	 * batch's flush: let them become candidates if the quota needs room.
-	 */
-	if (vmc_dma_pending(c) && vmc_pc_tight(c->vm, nr))
-		vmc_dma_flush(c);
-
 	dma->pins = nr == 1 ? &dma->pin1 :
 		    kvcalloc(nr, sizeof(*dma->pins), GFP_KERNEL_ACCOUNT);
 	if (!dma->pins)
 		return -ENOMEM;
-	ret = vmc_pc_get(c->vm, dma->vaddr, nr, dma->prot & IOMMU_WRITE, dma->pins);
+	ret = vmc_pc_get(c->vm, dma->vaddr, nr, dma->prot & IOMMU_WRITE, dma->pins,
+			 vmc_dma_pending(c));
+	if (ret == -EAGAIN) {
+		/*
+		 * In a batch, pages unmapped by earlier entries stay live until
+		 * the batch's flush, and the quota is full: flush now, so that
+		 * they become candidates, and try again.
+		 */
+		vmc_dma_flush(c);
+		ret = vmc_pc_get(c->vm, dma->vaddr, nr, dma->prot & IOMMU_WRITE,
+				 dma->pins, false);
+	}
 	if (ret) {
 		if (dma->pins != &dma->pin1)
 			kvfree(dma->pins);

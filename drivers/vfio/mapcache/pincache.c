@@ -222,20 +222,6 @@ static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
 	return vm->pinned_pages + nr_pages <= vm->quota_pages;
 }
 
-/**
- * vmc_pc_tight() - would @nr_pages more pins need an eviction?
- * @vm: the VM (lock not needed: an estimate)
- * @nr_pages: pages
- *
- * Return: true if the quota has less than @nr_pages left.
- */
-bool vmc_pc_tight(struct vmc_vm *vm, unsigned long nr_pages)
-{
-	u64 quota = READ_ONCE(vm->quota_pages);
-
-	return quota && READ_ONCE(vm->pinned_pages) + nr_pages > quota;
-}
-
 static void vmc_pc_reserve(struct vmc_vm *vm, u64 nr_pages)
 {
 	vm->pinned_pages += nr_pages;
@@ -511,7 +497,8 @@ int vmc_pc_charge(struct vmc_vm *vm, long nr_pages)
 
 /* Under the VM's lock: take the hits, reserve room for the misses. */
 static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
-			     bool write, struct vmc_pin **pins, unsigned long *misses)
+			     bool write, struct vmc_pin **pins, unsigned long *misses,
+			     bool room_coming)
 {
 	unsigned long i;
 
@@ -521,8 +508,11 @@ static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 		*misses += !pins[i];
 	}
 	if (!vmc_pc_make_room(vm, *misses)) {
-		vmc_pc_quota_fail(vm);
 		*misses = 0;
+		/* The caller can free room and ask again: not a failure yet. */
+		if (room_coming)
+			return -EAGAIN;
+		vmc_pc_quota_fail(vm);
 		return -ENOSPC;
 	}
 	vmc_pc_reserve(vm, *misses);
@@ -589,7 +579,7 @@ static void vmc_pc_prealloc_free(struct vmc_vm *vm, unsigned long vaddr, unsigne
  */
 static int vmc_pc_get_batch(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
 			    bool write, struct vmc_pin **pins, struct page **pages,
-			    unsigned long *missed)
+			    unsigned long *missed, bool room_coming)
 {
 	unsigned long seq, misses;
 	LIST_HEAD(fresh);
@@ -597,7 +587,7 @@ static int vmc_pc_get_batch(struct vmc_vm *vm, unsigned long vaddr, unsigned lon
 
 again:
 	mutex_lock(&vm->lock);
-	ret = vmc_pc_lookup_all(vm, vaddr, nr, write, pins, &misses);
+	ret = vmc_pc_lookup_all(vm, vaddr, nr, write, pins, &misses, room_coming);
 	mutex_unlock(&vm->lock);
 	vmc_pc_note_misses(pins, nr, missed);
 	if (ret || !misses)
@@ -657,11 +647,14 @@ out_unreserve:
  * @nr_pages: pages
  * @write: the device may write
  * @pins: filled with one pin per page
+ * @room_coming: the caller holds pages back that it can release (a batch
+ *               not yet flushed): if the quota is full, return -EAGAIN
+ *               rather than fail, and the caller releases them and retries
  *
  * Return: 0, or an errno with nothing taken.
  */
 int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
-	       bool write, struct vmc_pin **pins)
+	       bool write, struct vmc_pin **pins, bool room_coming)
 {
 	struct page *few[VMC_PIN_FEW], **pages = few;
 	DECLARE_BITMAP(missed, VMC_PIN_BATCH);
@@ -680,7 +673,8 @@ int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 		unsigned long n = min_t(unsigned long, VMC_PIN_BATCH, nr_pages - done);
 
 		ret = vmc_pc_get_batch(vm, vaddr + (done << PAGE_SHIFT), n, write,
-				       pins + done, pages, prefetch ? missed : NULL);
+				       pins + done, pages, prefetch ? missed : NULL,
+				       room_coming);
 		if (ret)
 			break;
 		if (prefetch)

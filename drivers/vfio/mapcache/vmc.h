@@ -360,13 +360,12 @@ void vmc_vm_shrinker_exit(void);
 int vmc_pc_module_init(void);
 void vmc_pc_module_exit(void);
 int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
-	       bool write, struct vmc_pin **pins);
+	       bool write, struct vmc_pin **pins, bool room_coming);
 void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
 long vmc_pc_shrink(struct vmc_vm *vm, unsigned long nr_pages);
 int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages);
 int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind);
 void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode);
-bool vmc_pc_tight(struct vmc_vm *vm, unsigned long nr_pages);
 int vmc_pc_init(struct vmc_vm *vm);
 void vmc_pc_destroy(struct vmc_vm *vm);
 void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end);

@@ -568,6 +568,35 @@ TEST_F(batch, quota_inside_a_batch)
 	ASSERT_EQ(5 * PG, unmap_all(self));
 }
 
+/* A full quota makes a batch flush early only when a map needs room. */
+TEST_F(batch, full_quota_pin_hits_flush_once)
+{
+	struct vfio_mapcache_batch_entry v[8];
+	long long before;
+	unsigned int i;
+	uint32_t done;
+
+	if (!strcmp(variant->mode, "off"))
+		SKIP(return, "no quota in mode off");
+	ASSERT_EQ(0, vm_set(self, "quota_bytes", "20480"));	/* 5 pages */
+	test_map(IOVA_OUT, self->out, PG, W);
+	for (i = 0; i < 4; i++)
+		test_map(scatter_iova(i), self->buf + i * PG, PG, R);
+	/* The same pages again at other IOVAs: pin hits, no room needed. */
+	for (i = 0; i < 4; i++) {
+		v[i] = ent_unmap(scatter_iova(i), PG);
+		v[i + 4] = ent_map(scatter_iova(i) + PG, self->buf + i * PG, PG, R);
+	}
+	before = flushes();
+	ASSERT_EQ(0, _vmc_batch(self->env.container, v, 8, &done));
+	ASSERT_EQ(8, done);
+	ASSERT_EQ(strcmp(variant->mode, "lazy") ? 1 : 0, flushes() - before);
+	ASSERT_EQ(5 * PG, vm_read(self, "pinned_bytes"));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(1, dma_reads_page(self, scatter_iova(i) + PG, i));
+	ASSERT_EQ(5 * PG, unmap_all(self));
+}
+
 /* Teardown after batches: every pin and the locked_vm charge go back. */
 TEST_F(batch, teardown_counters)
 {
