@@ -387,48 +387,55 @@ static int bench_backend(enum vmc_backend b, unsigned int slot, const char *mode
 
 #define TR_MAX_TRACES	8
 #define TR_MAX_ROUNDS	9
-#define TCFG(m, pol, pct, sub) \
-	{ .mode = (m), .policy = (pol), .quota_pct = (pct), .submit = (sub), .window = 32 }
-/* Batches of 16 requests (about 8 unmaps): mode off and strict lru only. */
-#define TCFG16(m, pol, pct) \
-	{ .mode = (m), .policy = (pol), .quota_pct = (pct), .submit = VMC_SUBMIT_WINDOW, \
-	  .window = 16 }
+#define TCFG(m, pol, sub, win) \
+	{ .mode = (m), .policy = (pol), .submit = (sub), .window = (win) }
 
-/* Per quota: lru with each submission, lirs plain, lazy lru but window 16. */
-static const struct vmc_run_cfg tr_cfgs[] = {
-	TCFG(VMC_RUN_TYPE1, NULL, 0, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_OFF, NULL, 0, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_OFF, NULL, 0, VMC_SUBMIT_PIGGYBACK),
-	TCFG16(VMC_RUN_OFF, NULL, 0),
-	TCFG(VMC_RUN_OFF, NULL, 0, VMC_SUBMIT_WINDOW),
-	TCFG(VMC_RUN_STRICT, "lru", 25, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_STRICT, "lru", 25, VMC_SUBMIT_PIGGYBACK),
-	TCFG16(VMC_RUN_STRICT, "lru", 25),
-	TCFG(VMC_RUN_STRICT, "lru", 25, VMC_SUBMIT_WINDOW),
-	TCFG(VMC_RUN_STRICT, "lirs", 25, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_LAZY, "lru", 25, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_LAZY, "lru", 25, VMC_SUBMIT_PIGGYBACK),
-	TCFG(VMC_RUN_LAZY, "lru", 25, VMC_SUBMIT_WINDOW),
-	TCFG(VMC_RUN_STRICT, "lru", 50, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_STRICT, "lru", 50, VMC_SUBMIT_PIGGYBACK),
-	TCFG16(VMC_RUN_STRICT, "lru", 50),
-	TCFG(VMC_RUN_STRICT, "lru", 50, VMC_SUBMIT_WINDOW),
-	TCFG(VMC_RUN_STRICT, "lirs", 50, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_LAZY, "lru", 50, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_LAZY, "lru", 50, VMC_SUBMIT_PIGGYBACK),
-	TCFG(VMC_RUN_LAZY, "lru", 50, VMC_SUBMIT_WINDOW),
-	TCFG(VMC_RUN_STRICT, "lru", 100, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_STRICT, "lru", 100, VMC_SUBMIT_PIGGYBACK),
-	TCFG16(VMC_RUN_STRICT, "lru", 100),
-	TCFG(VMC_RUN_STRICT, "lru", 100, VMC_SUBMIT_WINDOW),
-	TCFG(VMC_RUN_STRICT, "lirs", 100, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_LAZY, "lru", 100, VMC_SUBMIT_PLAIN),
-	TCFG(VMC_RUN_LAZY, "lru", 100, VMC_SUBMIT_PIGGYBACK),
-	TCFG(VMC_RUN_LAZY, "lru", 100, VMC_SUBMIT_WINDOW),
-	{ .mode = VMC_RUN_STRICT, .policy = "lru", .quota_pct = 50, .prefetch = true },
+/* Without a quota: type1, and mode off with each submission. */
+static const struct vmc_run_cfg tr_base_cfgs[] = {
+	TCFG(VMC_RUN_TYPE1, NULL, VMC_SUBMIT_PLAIN, 0),
+	TCFG(VMC_RUN_OFF, NULL, VMC_SUBMIT_PLAIN, 0),
+	TCFG(VMC_RUN_OFF, NULL, VMC_SUBMIT_PIGGYBACK, 0),
+	TCFG(VMC_RUN_OFF, NULL, VMC_SUBMIT_WINDOW, 16),
+	TCFG(VMC_RUN_OFF, NULL, VMC_SUBMIT_WINDOW, 32),
 };
 
-#define NR_TR_CFGS	(sizeof(tr_cfgs) / sizeof(tr_cfgs[0]))
+/* At each quota: strict lru with each submission, lirs plain, lazy lru. */
+static const struct vmc_run_cfg tr_quota_cfgs[] = {
+	TCFG(VMC_RUN_STRICT, "lru", VMC_SUBMIT_PLAIN, 0),
+	TCFG(VMC_RUN_STRICT, "lru", VMC_SUBMIT_PIGGYBACK, 0),
+	TCFG(VMC_RUN_STRICT, "lru", VMC_SUBMIT_WINDOW, 16),
+	TCFG(VMC_RUN_STRICT, "lru", VMC_SUBMIT_WINDOW, 32),
+	TCFG(VMC_RUN_STRICT, "lirs", VMC_SUBMIT_PLAIN, 0),
+	TCFG(VMC_RUN_LAZY, "lru", VMC_SUBMIT_PLAIN, 0),
+	TCFG(VMC_RUN_LAZY, "lru", VMC_SUBMIT_PIGGYBACK, 0),
+	TCFG(VMC_RUN_LAZY, "lru", VMC_SUBMIT_WINDOW, 32),
+};
+
+static const unsigned int tr_quota_pcts[] = { 25, 50, 100 };
+
+#define TR_NR_BASE	(sizeof(tr_base_cfgs) / sizeof(tr_base_cfgs[0]))
+#define TR_NR_QUOTA	(sizeof(tr_quota_cfgs) / sizeof(tr_quota_cfgs[0]))
+#define TR_NR_PCTS	(sizeof(tr_quota_pcts) / sizeof(tr_quota_pcts[0]))
+/* The above, and strict lru at 50% with prefetch. */
+#define NR_TR_CFGS	(TR_NR_BASE + TR_NR_PCTS * TR_NR_QUOTA + 1)
+
+static struct vmc_run_cfg tr_cfgs[NR_TR_CFGS];
+
+static void tr_make_cfgs(void)
+{
+	unsigned int i, k, n = 0;
+
+	for (i = 0; i < TR_NR_BASE; i++)
+		tr_cfgs[n++] = tr_base_cfgs[i];
+	for (k = 0; k < TR_NR_PCTS; k++)
+		for (i = 0; i < TR_NR_QUOTA; i++) {
+			tr_cfgs[n] = tr_quota_cfgs[i];
+			tr_cfgs[n++].quota_pct = tr_quota_pcts[k];
+		}
+	tr_cfgs[n] = tr_quota_cfgs[0];
+	tr_cfgs[n].quota_pct = 50;
+	tr_cfgs[n].prefetch = true;
+}
 
 struct tr_res {
 	struct vmc_run run;		/* the last round's run */
@@ -571,9 +578,9 @@ static int tr_find_sum(unsigned int k)
 {
 	static const struct { const char *policy; enum vmc_submit submit; unsigned int window; }
 	sum[TR_NR_SUM] = {
-		{ "lru", VMC_SUBMIT_PLAIN, 32 }, { "lru", VMC_SUBMIT_PIGGYBACK, 32 },
+		{ "lru", VMC_SUBMIT_PLAIN, 0 }, { "lru", VMC_SUBMIT_PIGGYBACK, 0 },
 		{ "lru", VMC_SUBMIT_WINDOW, 16 }, { "lru", VMC_SUBMIT_WINDOW, 32 },
-		{ "lirs", VMC_SUBMIT_PLAIN, 32 },
+		{ "lirs", VMC_SUBMIT_PLAIN, 0 },
 	};
 	unsigned int i;
 
@@ -721,6 +728,7 @@ static int trace_section(unsigned int rounds)
 	double t0 = vmc_now_us();
 	int errors = 0;
 
+	tr_make_cfgs();
 	n = vmc_replay_list("/data", paths, TR_MAX_TRACES);
 	printf("# vmc_bench: %u traces x %zu configurations x %u rounds\n", n, NR_TR_CFGS,
 	       rounds);
