@@ -2,61 +2,101 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make bench`: boot the guest of one kernel (default: the primary one) once
-# and run vmc_bench in it: MAP_DMA + UNMAP_DMA of 4 KiB, 2 MiB and 64 MiB on
-# stock vfio_iommu_type1 and on vfio_iommu_mapcache, as medians and a ratio
-# (mapcache / type1); then a guest-style workload over a ring of 256 buffers
-# in two IOVA patterns (each buffer keeps its IOVA / IOVAs reused as Linux's
-# allocator reuses them) on type1 and on each mode of the map-cache, at a
-# quota that fits the ring and at half of it.  Figures only: nothing here
-# passes or fails on speed.
+# and run vmc_bench in it:
+#  - MAP_DMA + UNMAP_DMA of 4 KiB, 2 MiB and 64 MiB on stock
+#    vfio_iommu_type1 and on vfio_iommu_mapcache, as medians and a ratio
+#    (mapcache / type1);
+#  - a guest-style workload over a ring of 256 buffers in two IOVA patterns
+#    (each buffer keeps its IOVA / IOVAs reused as Linux's allocator reuses
+#    them) on type1 and on each mode of the map-cache, at a quota that fits
+#    the ring and at half of it;
+#  - a replay of every recorded trace of tools/traces on type1 and on the
+#    map-cache in each mode at 25/50/100% of the trace's working set, with
+#    plain ioctls and with the batch ioctl (VFIO_MAPCACHE_BATCH).
+# Then, on the host, tools/mapcache-sim replays the same traces with the
+# same policies and quotas, and the kernel's hit rates are compared with it.
+# Figures only: nothing here passes or fails on speed.
 #
-# Usage: scripts/bench.sh [--rounds N] [NAME]
+# Usage: scripts/bench.sh [--rounds N] [--trace-rounds N] [--records N]
+#                         [--sections srt] [NAME]
+#   --records N   replay only the first N records of each trace (default: all)
+#   --sections    any of s (sizes), r (ring), t (traces); default srt
 # The full console is in $VMC_OUT/NAME/bench.log.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-rounds=2
+rounds=2 trace_rounds=5 records=0 sections=srt
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) rounds=$2; shift ;;
-	-*) vmc_die "usage: bench.sh [--rounds N] [NAME]" ;;
+	--trace-rounds) trace_rounds=$2; shift ;;
+	--records) records=$2; shift ;;
+	--sections) sections=$2; shift ;;
+	-*) vmc_die "usage: bench.sh [--rounds N] [--trace-rounds N] [--records N] [--sections srt] [NAME]" ;;
 	*) break ;;
 	esac
 	shift
 done
 name=${1:-$(vmc_primary_kernel)}
+vmc_need_pkgs xz-utils
+[ -f "$VMC_KCACHE/$name.env" ] || "$VMC_TOP/scripts/fetch-kernels.sh" "$name" >&2
 vmc_kernel_env "$name"
 log=$VMC_OUT/$name/bench.log
 mkdir -p "$(dirname "$log")"
 
-if ! "$VMC_TOP/scripts/run-guest.sh" --cmd vmc_bench --cmd-args "$rounds" \
-	--log "$log" "$name" >&2; then
-	vmc_log "bench: the guest run failed (log: $log)"
-	status=1
-else
-	status=0
+# The traces, as the guest replays them (in /data, see mkinitramfs.sh) and
+# as the simulator reads them afterwards.
+traces=$VMC_OUT/$name/bench-traces
+data=$VMC_OUT/guest-data
+rm -rf "$traces" "$data"
+mkdir -p "$traces"
+if [[ $sections == *t* ]]; then
+	for src in "$VMC_TOP"/tools/traces/*.txt.xz; do
+		t=$(basename "$src" .txt.xz)
+		if [ "$records" -gt 0 ]; then
+			xz -dc "$src" | awk -v n="$records" '/^#/ { print; next } ++k <= n' > "$traces/$t.txt"
+		else
+			xz -dc "$src" > "$traces/$t.txt"
+		fi
+	done
+	cp -r "$traces" "$data"
 fi
-tr -d '\r' < "$log" | grep -q '^# vmc_bench: done' ||
-	{ vmc_log "bench: vmc_bench did not finish (log: $log)"; status=1; }
-table=$(tr -d '\r' < "$log" | sed -n '/^# BENCH-TABLE-BEGIN/,/^# BENCH-TABLE-END/p' |
-	sed -e '/^# BENCH-TABLE-/d')
-[ -n "$table" ] || vmc_die "bench: no table in $log"
-echo "vmc_bench on $name ($KREL), MAP_DMA + UNMAP_DMA pair, medians:"
-echo "$table"
-tr -d '\r' < "$log" | grep -E '^# (4KiB|2MiB|64MiB) ' | sed 's/^# /  /' || true
 
-ring=$(tr -d '\r' < "$log" | sed -n '/^# RING-TABLE-BEGIN/,/^# RING-TABLE-END/p' |
-	sed -e '/^# RING-TABLE-/d')
-if [ -z "$ring" ]; then
-	vmc_log "bench: no ring table in $log"
-	exit 1
+start=$(date +%s)
+status=0
+"$VMC_TOP/scripts/run-guest.sh" --cmd vmc_bench \
+	--cmd-args "-s,$sections,-t,$trace_rounds,$rounds" \
+	--timeout 2400 --log "$log" "$name" >&2 || status=1
+elapsed=$(($(date +%s) - start))
+# Only this run's initramfs carries the traces.
+rm -rf "$data"
+clean=$(tr -d '\r' < "$log")
+grep -q '^# vmc_bench: done' <<< "$clean" ||
+	{ vmc_log "bench: vmc_bench did not finish (log: $log)"; status=1; }
+
+# show NAME LINE...: LINE... then the lines between "# NAME-BEGIN" and
+# "# NAME-END" of the log (every such block).
+show() {
+	local b
+	b=$(sed -n "/^# $1-BEGIN/,/^# $1-END/p" <<< "$clean" | sed -e "/^# $1-/d")
+	[ -n "$b" ] || vmc_die "bench: no $1 in $log"
+	shift
+	printf '\n'
+	printf '%s\n' "$@" "$b"
+}
+
+echo "vmc_bench on $name ($KREL), one guest boot of ${elapsed}s"
+if [[ $sections == *s* ]]; then
+	show BENCH-TABLE "MAP_DMA + UNMAP_DMA pair, medians:"
+	grep -E '^# (4KiB|2MiB|64MiB) ' <<< "$clean" | sed 's/^# /  /' || true
 fi
-echo
-echo "Guest-style workload: map + unmap of one-page buffers from a ring of 256,"
-echo "16 in flight completing in random order; per-request medians in us:"
-echo "$ring"
-cat <<'EOF'
+
+if [[ $sections == *r* ]]; then
+	show RING-TABLE \
+		"Guest-style workload: map + unmap of one-page buffers from a ring of 256," \
+		"16 in flight completing in random order; per-request medians in us:"
+	cat <<'EOT'
   fixed = each buffer keeps its IOVA; reuse = the most recently freed IOVA
   goes to the next map (Linux's allocator), i.e. with another page.
   quota: fits = 256 pages (the ring), half = 128 pages; policy lru.
@@ -64,6 +104,75 @@ cat <<'EOF'
   median over the runs (below 1 = cheaper than type1).
   pins, flush, full, pinhit: pages pinned, IOTLB flushes, full hits and
   pin hits per map+unmap pair, counted by the module over the timed laps.
-EOF
-tr -d '\r' < "$log" | grep -E '^# ring' | sed 's/^# /  /' || true
+EOT
+	grep -E '^# ring' <<< "$clean" | sed 's/^# /  /' || true
+fi
+
+[[ $sections == *t* ]] || exit $status
+show TRACE-TABLE "Replay of the recorded traces (tools/traces)$([ "$records" -eq 0 ] ||
+	echo ", first $records records of each"), $trace_rounds rounds:"
+cat <<'EOT'
+
+  mode/policy/quota: the map-cache's, quota as a share of the trace's working
+  set (its distinct pages); "-" in mode = stock type1.
+  submit: plain = one MAP_DMA or UNMAP_DMA ioctl per request (QEMU today);
+  piggyback = one VFIO_MAPCACHE_BATCH per map, carrying the unmaps queued
+  since the previous map; windowN = batches of N consecutive requests;
+  plain+pf = plain with the module's prefetch on.
+  vs_type1: time per request over type1's in the same round, median of the
+  rounds (below 1 = cheaper).  hit%: (pin hits + full hits) per page mapped.
+  pins: pages pinned.  fl/unpg: IOTLB flushes per page unmapped.  peak_MiB:
+  most memory pinned at once (type1: most mapped at once).  batch: requests
+  per VFIO_MAPCACHE_BATCH.  "refused": maps over quota (live pages fill it).
+EOT
+show TRACE-SUMMARY "Strict mode at 50% of the working set, per trace:"
+echo "  * maps refused over quota (the live pages exceed 50%): not comparable."
+
+# Kernel vs simulator: the same trace file, policy and quota in pages.
+vmc_log "bench: building tools/mapcache-sim"
+sim=$VMC_OUT/mapcache-sim/mapcache-sim
+make -s -C "$VMC_TOP/tools/mapcache-sim" OUT="$VMC_OUT/mapcache-sim" VMC_CACHE="$VMC_CACHE" \
+	>&2 || vmc_die "bench: cannot build mapcache-sim"
+echo
+echo "Kernel vs mapcache-sim (same trace, policy and quota in pages; plain ioctls):"
+printf '%-16s %-6s %-8s %7s %8s %8s %7s  %s\n' trace mode policy quota kernel% sim% delta note
+worst=0 flagged=0 compared=0
+while read -r _ _ trace mode policy pf depth quota ws maps hits refused; do
+	pol=$policy args=()
+	if [ "$pf" = 1 ]; then
+		pol=$policy+pf
+		[ "$depth" -lt 0 ] || args=(--pf-depth "$depth")
+	fi
+	csv=$VMC_OUT/$name/sim-row.csv
+	"$sim" --quiet -p "$pol" -q "$(awk -v q="$quota" -v w="$ws" 'BEGIN { printf "%.12f", q / w }')" \
+		-c "$csv" "${args[@]}" "$traces/$trace.txt" > /dev/null ||
+		vmc_die "bench: mapcache-sim failed on $trace"
+	# trace,policy,quota_frac,quota_pages,maps,full,pin,misses,evictions,
+	# peak_pinned,peak_live,over_quota,...,pin_hit_pct
+	IFS=, read -r _ _ _ squota smaps _ spin _ _ _ _ sover _ < <(sed -n 2p "$csv")
+	read -r kpct spct delta < <(awk -v h="$hits" -v m="$maps" -v s="$spin" -v sm="$smaps" \
+		'BEGIN { k = 100 * h / m; x = 100 * s / sm; printf "%.2f %.2f %+.2f\n", k, x, k - x }')
+	note=
+	if [ "$squota" != "$quota" ] || [ "$smaps" != "$maps" ]; then
+		note="streams differ (sim quota $squota, page maps $smaps)"
+	elif [ "$refused" -gt 0 ] || [ "$sover" -gt 0 ]; then
+		note="live pages exceed the quota ($refused maps refused): not compared"
+	else
+		compared=$((compared + 1))
+		if awk -v d="$delta" 'BEGIN { exit !(d > 1 || d < -1) }'; then
+			note="DELTA > 1 POINT"
+			flagged=$((flagged + 1))
+		fi
+		worst=$(awk -v d="$delta" -v w="$worst" 'BEGIN { d += 0; d = d < 0 ? -d : d; print (d > w ? d : w) }')
+	fi
+	printf '%-16s %-6s %-8s %7s %8s %8s %7s  %s\n' "$trace" "$mode" "$pol" "$quota" \
+		"$kpct" "$spct" "$delta" "$note"
+done < <(grep '^# simcmp ' <<< "$clean")
+rm -f "$VMC_OUT/$name/sim-row.csv"
+echo "  $compared rows compared, $flagged off by more than 1 point; largest |delta| $worst points."
+grep '^# simcmp ' <<< "$clean" | awk '$6 == 1' | grep -q . ||
+	echo "  prefetch (strict lru at 50%): n/a (the module has no /sys/kernel/vfio_mapcache/<pid>/prefetch)"
+echo
+echo "Full log: $log"
+[ "$status" -eq 0 ] || vmc_log "bench: the guest run failed (log: $log)"
 exit $status

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -450,6 +451,44 @@ bool vmc_mapcache_loaded(void)
 	return !access("/sys/module/vfio_iommu_mapcache", F_OK);
 }
 
+static void vmc_vm_path(char *path, size_t len, const char *file)
+{
+	snprintf(path, len, VMC_SYSFS_DIR "/%d/%s", getpid(), file);
+}
+
+int vmc_vm_write(const char *file, const char *val)
+{
+	char path[128];
+
+	vmc_vm_path(path, sizeof(path), file);
+	return vmc_write_str(path, val);
+}
+
+long long vmc_vm_read_ll(const char *file)
+{
+	char path[128];
+
+	vmc_vm_path(path, sizeof(path), file);
+	return vmc_read_ll(path);
+}
+
+bool vmc_vm_has(const char *file)
+{
+	char path[128];
+
+	vmc_vm_path(path, sizeof(path), file);
+	return !access(path, F_OK);
+}
+
+void vmc_one_cpu(void)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
 double vmc_now_us(void)
 {
 	struct timespec ts;
@@ -471,6 +510,37 @@ double vmc_median(double *v, unsigned int n)
 		return 0;
 	qsort(v, n, sizeof(*v), vmc_cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double vmc_median_copy(const double *v, unsigned int n)
+{
+	double *c, m;
+
+	if (!n)
+		return 0;
+	c = malloc(n * sizeof(*c));
+	if (!c)
+		return 0;
+	memcpy(c, v, n * sizeof(*c));
+	m = vmc_median(c, n);
+	free(c);
+	return m;
+}
+
+double vmc_median_ratio(const double *a, const double *b, unsigned int n)
+{
+	double *q, m;
+	unsigned int i, k = 0;
+
+	q = malloc((n ?: 1) * sizeof(*q));
+	if (!q)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (b[i] > 0)
+			q[k++] = a[i] / b[i];
+	m = vmc_median(q, k);
+	free(q);
+	return m;
 }
 
 struct vfio_iommu_type1_info *vmc_get_info(int container)

@@ -82,10 +82,19 @@ struct vfio_iommu_type1_info *vmc_get_info(int container);
 /* Capability @id of a GET_INFO reply, or NULL. */
 struct vfio_info_cap_header *vmc_find_cap(struct vfio_iommu_type1_info *info, uint16_t id);
 
+/*
+ * Run on CPU 0 only: under TCG a request's cost depends on the vCPU it runs
+ * on and on migrations between them, which splits timing samples in two.
+ */
+void vmc_one_cpu(void);
 /* CLOCK_MONOTONIC in microseconds. */
 double vmc_now_us(void);
 /* The median of @n values (0 for none); sorts them in place. */
 double vmc_median(double *v, unsigned int n);
+/* The same, leaving @v as it is. */
+double vmc_median_copy(const double *v, unsigned int n);
+/* The median of @a[i] / @b[i] over the @n pairs whose @b[i] is positive. */
+double vmc_median_ratio(const double *a, const double *b, unsigned int n);
 
 /* Read a number from a sysfs/debugfs file; -1 if it cannot be read. */
 long long vmc_read_ll(const char *path);
@@ -109,6 +118,16 @@ long long vmc_pid_locked_vm_kb(int pid);
 long long vmc_container_stat(const char *key);
 /* Is vfio_iommu_mapcache loaded? */
 bool vmc_mapcache_loaded(void);
+
+/*
+ * The sysfs files of this process's VM (/sys/kernel/vfio_mapcache/<pid>/,
+ * there while a container of ours is open): write @val to @file (0 or
+ * -errno), read a number (-1 if it cannot be read), does @file exist.
+ */
+#define VMC_SYSFS_DIR		"/sys/kernel/vfio_mapcache"
+int vmc_vm_write(const char *file, const char *val);
+long long vmc_vm_read_ll(const char *file);
+bool vmc_vm_has(const char *file);
 
 #define test_map(iova, vaddr, size, flags) \
 	ASSERT_EQ(0, _vmc_map(self->env.container, iova, vaddr, size, flags))
