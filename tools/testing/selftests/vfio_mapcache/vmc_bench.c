@@ -659,23 +659,6 @@ static void tr_print_summary(void)
 	printf("# TRACE-SUMMARY-END\n");
 }
 
-/*
- * LIRS at a one-page quota gets a one-bucket ghost table, whose index
- * hash_64(key, 0) in vmc_lirs_bucket() lands far outside it: the module
- * crashes (drivers/vfio/mapcache/policy_lirs.c as of this writing).  Such
- * rows are not run, so that the rest of the benchmark is.
- */
-static bool tr_unsafe(const struct vmc_pattern *p, const struct vmc_run_cfg *c,
-		      struct vmc_run *r)
-{
-	if (!c->policy || strcmp(c->policy, "lirs") || !c->quota_pct ||
-	    vmc_quota_pages(p->nr_pages, c->quota_pct) > 1)
-		return false;
-	r->na = true;
-	snprintf(r->na_why, sizeof(r->na_why), "lirs at a 1-page quota crashes the module");
-	return true;
-}
-
 /* Every configuration in turn, @rounds times; the tables of the trace. */
 static int tr_bench(const char *path, unsigned int rounds, double t0)
 {
@@ -695,8 +678,6 @@ static int tr_bench(const char *path, unsigned int rounds, double t0)
 		free(res);
 		return ret ?: -ENOMEM;
 	}
-	for (c = 0; c < NR_TR_CFGS; c++)
-		tr_unsafe(&p, &tr_cfgs[c], &res[c].run);
 	for (r = 0; r < rounds; r++) {
 		/* Reversed every other round: drift hits all rows alike. */
 		for (c = 0; c < NR_TR_CFGS; c++) {
