@@ -49,7 +49,7 @@ module_param_named(default_quota_bytes, vmc_default_quota_bytes, ulong, 0644);
 MODULE_PARM_DESC(default_quota_bytes,
 		 "Pin quota of VMs created afterwards, in bytes, rounded down to pages; 0: no limit (default: 0). Per VM: /sys/kernel/vfio_mapcache/<pid>/quota_bytes.");
 
-int vmc_default_policy = VMC_POLICY_LRU;
+int vmc_default_policy = VMC_POLICY_LIRS;
 int vmc_default_mode = VMC_MODE_STRICT;
 
 /* Keyword parameters: @kp->arg points at the int, the table is picked by it. */
@@ -92,7 +92,7 @@ static const struct kernel_param_ops vmc_keyword_ops = {
 module_param_cb(default_policy, &vmc_keyword_ops, &vmc_default_policy, 0644);
 __MODULE_PARM_TYPE(default_policy, "string");
 MODULE_PARM_DESC(default_policy,
-		 "Eviction policy of VMs created afterwards: lru, fifo or lirs (default: lru).");
+		 "Eviction policy of VMs created afterwards: lru, fifo or lirs (default: lirs).");
 
 module_param_cb(default_mode, &vmc_keyword_ops, &vmc_default_mode, 0644);
 __MODULE_PARM_TYPE(default_mode, "string");

@@ -58,6 +58,8 @@ void vmc_pin_free(struct vmc_pin *pin)
 /* LIRS history: ghosts per quota page, and a cap for huge quotas. */
 #define VMC_GHOSTS_PER_PAGE	2
 #define VMC_GHOSTS_MAX		BIT(16)
+/* Without a quota only the shrinker evicts: a short history will do. */
+#define VMC_GHOSTS_NO_QUOTA	BIT(12)
 
 static u64 vmc_capacity(u64 quota_pages)
 {
@@ -75,7 +77,7 @@ static void vmc_pmem_free(struct vmc_policy_mem *mem)
 static int vmc_pmem_alloc(struct vmc_policy_mem *mem, enum vmc_policy_kind kind,
 			  u64 quota_pages)
 {
-	u64 n = quota_pages ? quota_pages * VMC_GHOSTS_PER_PAGE : VMC_GHOSTS_MAX;
+	u64 n = quota_pages ? quota_pages * VMC_GHOSTS_PER_PAGE : VMC_GHOSTS_NO_QUOTA;
 
 	memset(mem, 0, sizeof(*mem));
 	if (kind != VMC_POLICY_LIRS)
