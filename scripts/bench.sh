@@ -100,6 +100,9 @@ if [[ $sections == *r* ]]; then
   fixed = each buffer keeps its IOVA; reuse = the most recently freed IOVA
   goes to the next map (Linux's allocator), i.e. with another page.
   quota: fits = 256 pages (the ring), half = 128 pages; policy lru.
+  +pb: each completion's unmap rides on the next map, both in one
+  VFIO_MAPCACHE_BATCH call (a VMM piggybacking a guest's unmaps); its pair
+  is that one call, shown as unmap_us.
   vs_type1: a run's median pair over type1's in the same round of this boot,
   median over the runs (below 1 = cheaper than type1).
   pins, flush, full, pinhit: pages pinned, IOTLB flushes, full hits and

@@ -292,15 +292,20 @@ static int vmc_batch_one(struct vmc_container *c, struct vfio_mapcache_batch_ent
 static_assert(offsetof(struct vfio_mapcache_batch_entry, result) ==
 	      offsetofend(struct vfio_mapcache_batch_entry, size));
 
-/* The vector of @b, read in full into a kernel array, or an errno. */
-static struct vfio_mapcache_batch_entry *vmc_batch_read(const struct vfio_mapcache_batch *b)
+/* Entries of a batch small enough for the stack: no allocation for those. */
+#define VMC_BATCH_FEW		8
+
+/* The vector of @b, read in full into @few or a kernel array, or an errno. */
+static struct vfio_mapcache_batch_entry *vmc_batch_read(const struct vfio_mapcache_batch *b,
+							struct vfio_mapcache_batch_entry *few)
 {
 	void __user *uv = u64_to_user_ptr(b->entries);
-	struct vfio_mapcache_batch_entry *v;
+	struct vfio_mapcache_batch_entry *v = few;
 	int ret = 0;
 	u32 i;
 
-	v = kvmalloc_array(b->nr_entries, sizeof(*v), GFP_KERNEL_ACCOUNT);
+	if (b->nr_entries > VMC_BATCH_FEW)
+		v = kvmalloc_array(b->nr_entries, sizeof(*v), GFP_KERNEL_ACCOUNT);
 	if (!v)
 		return ERR_PTR(-ENOMEM);
 	if (b->entry_size == sizeof(*v)) {
@@ -314,7 +319,8 @@ static struct vfio_mapcache_batch_entry *vmc_batch_read(const struct vfio_mapcac
 						    b->entry_size);
 	}
 	if (ret) {
-		kvfree(v);
+		if (v != few)
+			kvfree(v);
 		return ERR_PTR(ret);
 	}
 	return v;
@@ -329,6 +335,12 @@ static int vmc_batch_write(const struct vfio_mapcache_batch *b, void __user *arg
 	const size_t len = offsetofend(struct vfio_mapcache_batch_entry, result) - off;
 	u32 i;
 
+	/* Entries of our size: one copy (the fields not written are as read). */
+	if (b->entry_size == sizeof(*v) && nr) {
+		if (copy_to_user(uv, v, array_size(nr, sizeof(*v))))
+			return -EFAULT;
+		nr = 0;
+	}
 	for (i = 0; i < nr; i++)
 		if (copy_to_user(uv + (size_t)i * b->entry_size + off, &v[i].size, len))
 			return -EFAULT;
@@ -364,7 +376,7 @@ static int vmc_batch_run(struct vmc_container *c, struct vfio_mapcache_batch *b,
 static int vmc_batch(struct vmc_container *c, void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_mapcache_batch, reserved);
-	struct vfio_mapcache_batch_entry *v;
+	struct vfio_mapcache_batch_entry few[VMC_BATCH_FEW], *v;
 	struct vfio_mapcache_batch b;
 	u32 processed;
 	int ret, wret;
@@ -376,12 +388,13 @@ static int vmc_batch(struct vmc_container *c, void __user *arg)
 		return -EINVAL;
 	if (b.nr_entries > VFIO_MAPCACHE_BATCH_MAX || b.entry_size > VMC_BATCH_ENTRY_MAX)
 		return -E2BIG;
-	v = vmc_batch_read(&b);
+	v = vmc_batch_read(&b, few);
 	if (IS_ERR(v))
 		return PTR_ERR(v);
 	ret = vmc_batch_run(c, &b, v, &processed);
 	wret = vmc_batch_write(&b, arg, v, processed);
-	kvfree(v);
+	if (v != few)
+		kvfree(v);
 	return ret ?: wret;
 }
 
