@@ -144,7 +144,9 @@ while read -r _ _ trace mode policy pf depth quota ws maps hits refused; do
 	pol=$policy args=()
 	if [ "$pf" = 1 ]; then
 		pol=$policy+pf
-		[ "$depth" -lt 0 ] || args=(--pf-depth "$depth")
+		# The module's fixed knobs (drivers/vfio/mapcache/pcprefetch.c).
+		args=(--pf-succ 2 --pf-width 2 --pf-max 8 --pf-nodes 4)
+		[ "$depth" -lt 0 ] || args+=(--pf-depth "$depth")
 	fi
 	csv=$VMC_OUT/$name/sim-row.csv
 	"$sim" --quiet -p "$pol" -q "$(awk -v q="$quota" -v w="$ws" 'BEGIN { printf "%.12f", q / w }')" \

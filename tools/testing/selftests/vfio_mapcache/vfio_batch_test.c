@@ -44,7 +44,6 @@ FIXTURE(batch) {
 	struct vmc_env env;
 	uint8_t *buf;	/* NR_PAGES pages the tests map */
 	uint8_t *out;	/* one page edu writes back into */
-	char sysfs[128];
 };
 
 FIXTURE_VARIANT(batch) {
@@ -63,22 +62,6 @@ FIXTURE_VARIANT_ADD(batch, off) {
 	.mode = "off",
 };
 
-static int vm_set(struct _test_data_batch *self, const char *file, const char *val)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", self->sysfs, file);
-	return vmc_write_str(path, val);
-}
-
-static long long vm_read(struct _test_data_batch *self, const char *file)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", self->sysfs, file);
-	return vmc_read_ll(path);
-}
-
 FIXTURE_SETUP(batch)
 {
 	int ret = vmc_env_open(&self->env, VMC_BACKEND_MAPCACHE);
@@ -86,10 +69,9 @@ FIXTURE_SETUP(batch)
 	if (ret == 1)
 		SKIP(return, "vfio_iommu_mapcache not available");
 	ASSERT_EQ(0, ret);
-	snprintf(self->sysfs, sizeof(self->sysfs), "/sys/kernel/vfio_mapcache/%d", getpid());
-	ASSERT_EQ(0, vm_set(self, "mode", variant->mode));
-	ASSERT_EQ(0, vm_set(self, "policy", "lru"));
-	ASSERT_EQ(0, vm_set(self, "quota_bytes", "0"));
+	ASSERT_EQ(0, vmc_vm_write("mode", variant->mode));
+	ASSERT_EQ(0, vmc_vm_write("policy", "lru"));
+	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "0"));
 	self->buf = vmc_alloc_pages(NR_PAGES);
 	self->out = vmc_alloc_pages(1);
 	ASSERT_NE(NULL, self->buf);
@@ -532,6 +514,20 @@ TEST_F(batch, one_flush_for_replacements)
 		ASSERT_EQ(1, dma_reads_page(self, scatter_iova(i), i + 16)) TH_LOG("iova %u", i);
 }
 
+/* A quota of 5 pages, full of live ones: IOVA_OUT and 4 pages of buf. */
+static int fill_quota(struct _test_data_batch *self)
+{
+	unsigned int i;
+	int ret;
+
+	ret = vmc_vm_write("quota_bytes", "20480");
+	if (!ret)
+		ret = _vmc_map(self->env.container, IOVA_OUT, self->out, PG, W);
+	for (i = 0; i < 4 && !ret; i++)
+		ret = _vmc_map(self->env.container, scatter_iova(i), self->buf + i * PG, PG, R);
+	return ret;
+}
+
 /* Pages unmapped earlier in a batch make room for its later maps. */
 TEST_F(batch, quota_inside_a_batch)
 {
@@ -541,10 +537,7 @@ TEST_F(batch, quota_inside_a_batch)
 
 	if (!strcmp(variant->mode, "off"))
 		SKIP(return, "no quota in mode off");
-	ASSERT_EQ(0, vm_set(self, "quota_bytes", "20480"));	/* 5 pages */
-	test_map(IOVA_OUT, self->out, PG, W);
-	for (i = 0; i < 4; i++)
-		test_map(scatter_iova(i), self->buf + i * PG, PG, R);
+	ASSERT_EQ(0, fill_quota(self));
 	for (i = 0; i < 4; i++) {
 		v[i] = ent_unmap(scatter_iova(i), PG);
 		/* Lazy: the same IOVAs, other pages: replacements. */
@@ -552,8 +545,8 @@ TEST_F(batch, quota_inside_a_batch)
 	}
 	ASSERT_EQ(0, _vmc_batch(self->env.container, v, 8, &done));
 	ASSERT_EQ(8, done);
-	ASSERT_GE(5 * PG, vm_read(self, "pinned_bytes"));
-	ASSERT_GE(5 * PG, vm_read(self, "peak_pinned_bytes"));
+	ASSERT_GE(5 * PG, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_GE(5 * PG, vmc_vm_read_ll("peak_pinned_bytes"));
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(1, dma_reads_page(self, scatter_iova(i), i + 8));
 	/* One unmap makes room for one map; then live pages fill the quota. */
@@ -563,7 +556,7 @@ TEST_F(batch, quota_inside_a_batch)
 	ASSERT_EQ(-ENOSPC, _vmc_batch(self->env.container, v, 3, &done));
 	ASSERT_EQ(2, done);
 	ASSERT_EQ(-ENOSPC, v[2].result);
-	ASSERT_EQ(5 * PG, vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(5 * PG, vmc_vm_read_ll("pinned_bytes"));
 	ASSERT_EQ(1, dma_reads_page(self, IOVA_BASE + 0x100000, 20));
 	ASSERT_EQ(5 * PG, unmap_all(self));
 }
@@ -578,10 +571,7 @@ TEST_F(batch, full_quota_pin_hits_flush_once)
 
 	if (!strcmp(variant->mode, "off"))
 		SKIP(return, "no quota in mode off");
-	ASSERT_EQ(0, vm_set(self, "quota_bytes", "20480"));	/* 5 pages */
-	test_map(IOVA_OUT, self->out, PG, W);
-	for (i = 0; i < 4; i++)
-		test_map(scatter_iova(i), self->buf + i * PG, PG, R);
+	ASSERT_EQ(0, fill_quota(self));
 	/* The same pages again at other IOVAs: pin hits, no room needed. */
 	for (i = 0; i < 4; i++) {
 		v[i] = ent_unmap(scatter_iova(i), PG);
@@ -591,7 +581,7 @@ TEST_F(batch, full_quota_pin_hits_flush_once)
 	ASSERT_EQ(0, _vmc_batch(self->env.container, v, 8, &done));
 	ASSERT_EQ(8, done);
 	ASSERT_EQ(strcmp(variant->mode, "lazy") ? 1 : 0, flushes() - before);
-	ASSERT_EQ(5 * PG, vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(5 * PG, vmc_vm_read_ll("pinned_bytes"));
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(1, dma_reads_page(self, scatter_iova(i) + PG, i));
 	ASSERT_EQ(5 * PG, unmap_all(self));

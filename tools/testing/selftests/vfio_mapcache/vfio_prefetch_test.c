@@ -42,22 +42,6 @@ FIXTURE(prefetch) {
 	char def_on[16], def_depth[16];	/* module parameters to restore */
 };
 
-static int vm_set(struct _test_data_prefetch *self, const char *file, const char *val)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", self->sysfs, file);
-	return vmc_write_str(path, val);
-}
-
-static long long vm_read(struct _test_data_prefetch *self, const char *file)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", self->sysfs, file);
-	return vmc_read_ll(path);
-}
-
 static long long vm_stat(struct _test_data_prefetch *self, const char *key)
 {
 	return vmc_stat(self->debugfs, key);
@@ -93,9 +77,9 @@ static int open_vm(struct _test_data_prefetch *self)
 	if (ret)
 		return ret;
 	/* A known start, whatever the module's defaults are. */
-	return vm_set(self, "mode", "strict") ?: vm_set(self, "policy", "lru") ?:
-	       vm_set(self, "quota_bytes", "0") ?: vm_set(self, "prefetch", "0") ?:
-	       vm_set(self, "prefetch_depth", "8");
+	return vmc_vm_write("mode", "strict") ?: vmc_vm_write("policy", "lru") ?:
+	       vmc_vm_write("quota_bytes", "0") ?: vmc_vm_write("prefetch", "0") ?:
+	       vmc_vm_write("prefetch_depth", "8");
 }
 
 FIXTURE_SETUP(prefetch)
@@ -196,13 +180,13 @@ TEST_F(prefetch, trained_pattern_hits)
 	int i;
 
 	test_map(IOVA_OUT, self->out, PG, W);
-	ASSERT_EQ(0, vm_set(self, "prefetch", "1"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "1"));
 	ASSERT_EQ(0, walk(self, 0, 6, RW));
 	ASSERT_EQ(0, walk(self, 0, 6, RW));
-	ASSERT_EQ(7 * PG, vm_read(self, "pinned_bytes"));
-	ASSERT_EQ(0, vm_set(self, "quota_bytes", "4096"));
-	ASSERT_EQ(PG, vm_read(self, "pinned_bytes"));
-	ASSERT_EQ(0, vm_set(self, "quota_bytes", "0"));
+	ASSERT_EQ(7 * PG, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "4096"));
+	ASSERT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "0"));
 	for (i = 0; i < 6; i++)
 		ASSERT_EQ(-1, pin_state(page(self, i))) TH_LOG("page %d", i);
 	ASSERT_EQ(0, vm_stat(self, "prefetch_issued"));
@@ -211,8 +195,8 @@ TEST_F(prefetch, trained_pattern_hits)
 	test_map(IOVA_A, page(self, 0), PG, RW);
 	ASSERT_EQ(misses + 1, vm_stat(self, "misses"));
 	ASSERT_EQ(5, vm_stat(self, "prefetch_issued"));
-	ASSERT_EQ(7 * PG, vm_read(self, "pinned_bytes"));
-	ASSERT_EQ(2 * PG, vm_read(self, "live_bytes"));
+	ASSERT_EQ(7 * PG, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(2 * PG, vmc_vm_read_ll("live_bytes"));
 	for (i = 1; i < 6; i++)
 		ASSERT_EQ(PIN_CACHED | PIN_PREFETCHED | PIN_WRITABLE, pin_state(page(self, i)))
 			TH_LOG("page %d", i);
@@ -244,18 +228,18 @@ TEST_F(prefetch, quota_never_exceeded)
 	const long long quota = 5 * PG;
 	int round, i;
 
-	ASSERT_EQ(0, vm_set(self, "quota_bytes", "20480"));
-	ASSERT_EQ(0, vm_set(self, "prefetch", "1"));
+	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "20480"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "1"));
 	test_map(IOVA_OUT, self->out, PG, W);
 	for (round = 0; round < 3; round++) {
 		for (i = 0; i < 8; i++) {
 			test_map(IOVA_A, page(self, i), PG, RW);
-			ASSERT_GE(quota, vm_read(self, "pinned_bytes"));
+			ASSERT_GE(quota, vmc_vm_read_ll("pinned_bytes"));
 			test_unmap(IOVA_A, PG, PG);
-			ASSERT_GE(quota, vm_read(self, "pinned_bytes"));
+			ASSERT_GE(quota, vmc_vm_read_ll("pinned_bytes"));
 		}
 	}
-	ASSERT_GE(quota, vm_read(self, "peak_pinned_bytes"));
+	ASSERT_GE(quota, vmc_vm_read_ll("peak_pinned_bytes"));
 	ASSERT_EQ(0, vm_stat(self, "quota_failures"));
 	/* Prefetches happened at the quota, by evicting cold candidates. */
 	ASSERT_LT(0, vm_stat(self, "prefetch_issued"));
@@ -269,22 +253,22 @@ TEST_F(prefetch, never_evicts_live)
 	int i;
 
 	test_map(IOVA_OUT, self->out, PG, W);
-	ASSERT_EQ(0, vm_set(self, "prefetch", "1"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "1"));
 	ASSERT_EQ(0, walk(self, 0, 6, R));
 	ASSERT_EQ(0, walk(self, 0, 6, R));
 	/* Off drops the candidates; the graph stays. */
-	ASSERT_EQ(0, vm_set(self, "mode", "off"));
-	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "strict"));
 	for (i = 10; i < 13; i++)
 		test_map(IOVA_B + i * PG, page(self, i), PG, R);
-	ASSERT_EQ(4 * PG, vm_read(self, "pinned_bytes"));
-	ASSERT_EQ(0, vm_set(self, "quota_bytes", "20480"));
+	ASSERT_EQ(4 * PG, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "20480"));
 
 	test_map(IOVA_A, page(self, 0), PG, R);
 	ASSERT_EQ(0, vm_stat(self, "prefetch_issued"));
 	ASSERT_EQ(0, vm_stat(self, "evictions"));
-	ASSERT_EQ(5 * PG, vm_read(self, "pinned_bytes"));
-	ASSERT_EQ(5 * PG, vm_read(self, "live_bytes"));
+	ASSERT_EQ(5 * PG, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(5 * PG, vmc_vm_read_ll("live_bytes"));
 	for (i = 1; i < 6; i++)
 		ASSERT_EQ(-1, pin_state(page(self, i))) TH_LOG("page %d", i);
 	for (i = 10; i < 13; i++)
@@ -300,8 +284,8 @@ TEST_F(prefetch, never_evicts_live)
 	test_map(IOVA_A, page(self, 1), PG, R);
 	ASSERT_EQ(1, vm_stat(self, "prefetch_issued"));
 	ASSERT_EQ(2, vm_stat(self, "evictions"));
-	ASSERT_EQ(5 * PG, vm_read(self, "pinned_bytes"));
-	ASSERT_EQ(4 * PG, vm_read(self, "live_bytes"));
+	ASSERT_EQ(5 * PG, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(4 * PG, vmc_vm_read_ll("live_bytes"));
 	ASSERT_EQ(PIN_CACHED | PIN_PREFETCHED, pin_state(page(self, 2)));
 	ASSERT_EQ(-1, pin_state(page(self, 0)));
 	for (i = 10; i < 12; i++)
@@ -312,12 +296,12 @@ TEST_F(prefetch, never_evicts_live)
 static void train_and_miss(struct __test_metadata *_metadata,
 			   struct _test_data_prefetch *self, uint32_t flags)
 {
-	ASSERT_EQ(0, vm_set(self, "prefetch", "1"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "1"));
 	ASSERT_EQ(0, walk(self, 0, 4, flags));
 	ASSERT_EQ(0, walk(self, 0, 4, flags));
-	ASSERT_EQ(0, vm_set(self, "mode", "off"));
-	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
-	ASSERT_EQ(vm_read(self, "live_bytes"), vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "strict"));
+	ASSERT_EQ(vmc_vm_read_ll("live_bytes"), vmc_vm_read_ll("pinned_bytes"));
 	test_map(IOVA_A, page(self, 0), PG, flags);
 }
 
@@ -330,16 +314,16 @@ TEST_F(prefetch, vmm_unmap_drops)
 	test_map(IOVA_OUT, self->out, PG, W);
 	train_and_miss(_metadata, self, R);
 	ASSERT_EQ(3, vm_stat(self, "prefetch_issued"));
-	ASSERT_EQ(5 * PG, vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(5 * PG, vmc_vm_read_ll("pinned_bytes"));
 
 	ASSERT_EQ(0, madvise(page(self, 1), PG, MADV_DONTNEED));
-	ASSERT_EQ(4 * PG, vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(4 * PG, vmc_vm_read_ll("pinned_bytes"));
 	ASSERT_EQ(1, vm_stat(self, "notifier_drops"));
 	ASSERT_EQ(1, vm_stat(self, "prefetch_wasted"));
 	ASSERT_EQ(-1, pin_state(page(self, 1)));
 
 	ASSERT_EQ(0, munmap(page(self, 2), PG));
-	ASSERT_EQ(3 * PG, vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(3 * PG, vmc_vm_read_ll("pinned_bytes"));
 	ASSERT_EQ(2, vm_stat(self, "notifier_drops"));
 	ASSERT_EQ(2, vm_stat(self, "prefetch_wasted"));
 	/* The same address, new memory: the next map pins it, never the old page. */
@@ -371,11 +355,11 @@ TEST_F(prefetch, absent_page_not_faulted_in)
 {
 	unsigned char vec;
 
-	ASSERT_EQ(0, vm_set(self, "prefetch", "1"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "1"));
 	ASSERT_EQ(0, walk(self, 0, 4, R));
 	ASSERT_EQ(0, walk(self, 0, 4, R));
-	ASSERT_EQ(0, vm_set(self, "mode", "off"));
-	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "strict"));
 	ASSERT_EQ(0, madvise(page(self, 2), PG, MADV_DONTNEED));
 	ASSERT_EQ(0, mincore(page(self, 2), PG, &vec));
 	ASSERT_EQ(0, vec & 1);
@@ -403,7 +387,7 @@ TEST_F(prefetch, read_only_prefetch_write_map)
 	ASSERT_EQ(1, vm_stat(self, "prefetch_wasted"));
 	ASSERT_EQ(0, vm_stat(self, "prefetch_useful"));
 	ASSERT_EQ(PIN_WRITABLE, pin_state(page(self, 1)));
-	ASSERT_EQ(5 * PG, vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(5 * PG, vmc_vm_read_ll("pinned_bytes"));
 	ASSERT_EQ(1, dma_reads_page(self, IOVA_A + PG, 1));
 }
 
@@ -414,29 +398,29 @@ TEST_F(prefetch, off_means_off)
 
 	ASSERT_EQ(0, walk(self, 0, 4, R));
 	ASSERT_EQ(0, walk(self, 0, 4, R));
-	ASSERT_EQ(0, vm_set(self, "mode", "off"));
-	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "strict"));
 	test_map(IOVA_A, page(self, 0), PG, R);
-	ASSERT_EQ(PG, vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
 	test_unmap(IOVA_A, PG, PG);
 
 	/* Trained while on, then off and on again: the graph starts empty. */
-	ASSERT_EQ(0, vm_set(self, "prefetch", "1"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "1"));
 	ASSERT_EQ(0, walk(self, 4, 4, R));
 	ASSERT_EQ(0, walk(self, 4, 4, R));
-	ASSERT_EQ(0, vm_set(self, "prefetch", "0"));
-	ASSERT_EQ(0, vm_set(self, "mode", "off"));
-	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "0"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "strict"));
 	test_map(IOVA_A, page(self, 4), PG, R);
 	test_unmap(IOVA_A, PG, PG);
-	ASSERT_EQ(0, vm_set(self, "prefetch", "1"));
-	ASSERT_EQ(0, vm_set(self, "mode", "off"));
-	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "1"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "strict"));
 	test_map(IOVA_A, page(self, 4), PG, R);
 	ASSERT_EQ(0, vm_stat(self, "prefetch_issued"));
 	for (i = 5; i < 8; i++)
 		ASSERT_EQ(-1, pin_state(page(self, i))) TH_LOG("page %d", i);
-	ASSERT_EQ(PG, vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
 }
 
 /* The sysfs files and module parameters take good values, refuse others. */
@@ -455,20 +439,20 @@ TEST_F(prefetch, sysfs_and_params)
 	ASSERT_EQ(0, stat(path, &st));
 	ASSERT_EQ(0600, st.st_mode & 0777);
 
-	ASSERT_EQ(0, vm_read(self, "prefetch"));
-	ASSERT_EQ(0, vm_set(self, "prefetch", "1\n"));
-	ASSERT_EQ(1, vm_read(self, "prefetch"));
-	ASSERT_EQ(0, vm_set(self, "prefetch_depth", "3"));
+	ASSERT_EQ(0, vmc_vm_read_ll("prefetch"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "1\n"));
+	ASSERT_EQ(1, vmc_vm_read_ll("prefetch"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch_depth", "3"));
 	for (i = 0; i < sizeof(bad_on) / sizeof(bad_on[0]); i++)
-		ASSERT_EQ(-EINVAL, vm_set(self, "prefetch", bad_on[i])) TH_LOG("'%s'", bad_on[i]);
+		ASSERT_EQ(-EINVAL, vmc_vm_write("prefetch", bad_on[i])) TH_LOG("'%s'", bad_on[i]);
 	for (i = 0; i < sizeof(bad_depth) / sizeof(bad_depth[0]); i++)
-		ASSERT_EQ(-EINVAL, vm_set(self, "prefetch_depth", bad_depth[i]))
+		ASSERT_EQ(-EINVAL, vmc_vm_write("prefetch_depth", bad_depth[i]))
 			TH_LOG("'%s'", bad_depth[i]);
-	ASSERT_EQ(1, vm_read(self, "prefetch"));
-	ASSERT_EQ(3, vm_read(self, "prefetch_depth"));
-	ASSERT_EQ(0, vm_set(self, "prefetch_depth", "8"));
-	ASSERT_EQ(0, vm_set(self, "prefetch", "0"));
-	ASSERT_EQ(0, vm_read(self, "prefetch"));
+	ASSERT_EQ(1, vmc_vm_read_ll("prefetch"));
+	ASSERT_EQ(3, vmc_vm_read_ll("prefetch_depth"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch_depth", "8"));
+	ASSERT_EQ(0, vmc_vm_write("prefetch", "0"));
+	ASSERT_EQ(0, vmc_vm_read_ll("prefetch"));
 
 	/* Module defaults: validated, applied to VMs created afterwards. */
 	ASSERT_EQ(-EINVAL, write_param("default_prefetch", "maybe"));
@@ -479,13 +463,13 @@ TEST_F(prefetch, sysfs_and_params)
 	ASSERT_STREQ(self->def_depth, val);
 	ASSERT_EQ(0, write_param("default_prefetch", "1"));
 	ASSERT_EQ(0, write_param("default_prefetch_depth", "5"));
-	ASSERT_EQ(0, vm_read(self, "prefetch"));
-	ASSERT_EQ(8, vm_read(self, "prefetch_depth"));
+	ASSERT_EQ(0, vmc_vm_read_ll("prefetch"));
+	ASSERT_EQ(8, vmc_vm_read_ll("prefetch_depth"));
 	/* Our last container goes, and with it the VM: the next one is new. */
 	vmc_env_close(&self->env);
 	ASSERT_EQ(0, vmc_env_open(&self->env, VMC_BACKEND_MAPCACHE));
-	ASSERT_EQ(1, vm_read(self, "prefetch"));
-	ASSERT_EQ(5, vm_read(self, "prefetch_depth"));
+	ASSERT_EQ(1, vmc_vm_read_ll("prefetch"));
+	ASSERT_EQ(5, vmc_vm_read_ll("prefetch_depth"));
 }
 
 /* Prefetched pins are charged to locked_vm, and teardown returns it all. */
@@ -498,7 +482,7 @@ TEST_F(prefetch, teardown_returns_everything)
 	test_map(IOVA_OUT, self->out, PG, W);
 	train_and_miss(_metadata, self, RW);
 	ASSERT_EQ(3, vm_stat(self, "prefetch_issued"));
-	ASSERT_EQ(5 * PG, vm_read(self, "pinned_bytes"));
+	ASSERT_EQ(5 * PG, vmc_vm_read_ll("pinned_bytes"));
 	ASSERT_EQ(base_pages + 5, vmc_pinned_pages());
 	ASSERT_EQ(base_kb + 5 * PG / 1024, vmc_locked_vm_kb());
 	vmc_env_close(&self->env);
