@@ -559,17 +559,24 @@ static int vmc_pc_prealloc(struct vmc_vm *vm, unsigned long vaddr, unsigned long
 	return 0;
 }
 
-/* Free what vmc_pc_prealloc() gave and the insertion did not use. */
-static void vmc_pc_prealloc_free(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
-				 struct list_head *fresh)
+/* Free the preallocated pins the insertion did not use. */
+static void vmc_pc_fresh_free(struct list_head *fresh)
 {
-	unsigned long i, vpn = vaddr >> PAGE_SHIFT;
 	struct vmc_pin *pin, *tmp;
 
 	list_for_each_entry_safe(pin, tmp, fresh, pn.link.node) {
 		list_del(&pin->pn.link.node);
 		kmem_cache_free(vmc_pin_cache, pin);
 	}
+}
+
+/* Free what vmc_pc_prealloc() gave and the insertion did not use. */
+static void vmc_pc_prealloc_free(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
+				 struct list_head *fresh)
+{
+	unsigned long i, vpn = vaddr >> PAGE_SHIFT;
+
+	vmc_pc_fresh_free(fresh);
 	/* Only slots still merely reserved go; used ones hold their pin. */
 	for (i = 0; i < nr; i++)
 		xa_release(&vm->pins, vpn + i);
@@ -627,7 +634,11 @@ again:
 	trace_vmc_miss(vm->pid, vaddr, misses);
 	ret = vmc_pc_insert_all(vm, vaddr, nr, write, pins, pages, &fresh);
 	mutex_unlock(&vm->lock);
-	vmc_pc_prealloc_free(vm, vaddr, nr, &fresh);
+	/* Inserted, every reserved slot holds its pin: only the pins to free. */
+	if (ret)
+		vmc_pc_prealloc_free(vm, vaddr, nr, &fresh);
+	else
+		vmc_pc_fresh_free(&fresh);
 	/* insert_all settled the reservation, whatever happened. */
 	misses = 0;
 out:
