@@ -438,6 +438,7 @@ static const struct vmc_run_cfg tr_quota_cfgs[] = {
 	TCFG(VMC_RUN_STRICT, "lru", VMC_SUBMIT_WINDOW, 16),
 	TCFG(VMC_RUN_STRICT, "lru", VMC_SUBMIT_WINDOW, 32),
 	TCFG(VMC_RUN_STRICT, "lirs", VMC_SUBMIT_PLAIN, 0),
+	TCFG(VMC_RUN_STRICT, "lirs", VMC_SUBMIT_WINDOW, 32),
 	TCFG(VMC_RUN_LAZY, "lru", VMC_SUBMIT_PLAIN, 0),
 	TCFG(VMC_RUN_LAZY, "lru", VMC_SUBMIT_PIGGYBACK, 0),
 	TCFG(VMC_RUN_LAZY, "lru", VMC_SUBMIT_WINDOW, 32),
@@ -591,9 +592,12 @@ static void tr_print(const struct vmc_pattern *p, const struct tr_res *res, unsi
 
 /*
  * The figures of issue 6, per trace: strict mode at 50% of the working set,
- * lru with each submission (plain, piggyback, window16, window32), then lirs.
+ * lru with each submission (plain, piggyback, window16, window32), then lirs
+ * (plain, window32).
  */
-#define TR_NR_SUM	5
+#define TR_NR_SUM	6
+/* The flush columns: lru's submissions (lirs flushes alike). */
+#define TR_NR_FLUSH_SUM	4
 
 struct tr_sum {
 	char name[64];
@@ -612,7 +616,7 @@ static int tr_find_sum(unsigned int k)
 	sum[TR_NR_SUM] = {
 		{ "lru", VMC_SUBMIT_PLAIN, 0 }, { "lru", VMC_SUBMIT_PIGGYBACK, 0 },
 		{ "lru", VMC_SUBMIT_WINDOW, 16 }, { "lru", VMC_SUBMIT_WINDOW, 32 },
-		{ "lirs", VMC_SUBMIT_PLAIN, 0 },
+		{ "lirs", VMC_SUBMIT_PLAIN, 0 }, { "lirs", VMC_SUBMIT_WINDOW, 32 },
 	};
 	unsigned int i;
 
@@ -651,18 +655,18 @@ static void tr_summarize(const struct vmc_pattern *p, const struct tr_res *res)
 static void tr_print_summary(void)
 {
 	static const char *const head[TR_NR_SUM] = {
-		"plain", "piggyback", "window16", "window32", "lirs",
+		"plain", "piggyback", "window16", "window32", "lirs", "lirs w32",
 	};
 	unsigned int i, k;
 
 	printf("# TRACE-SUMMARY-BEGIN\n");
-	printf("%-16s %-49s | %s\n", "", "time per request vs type1 (lru; lirs)",
+	printf("%-16s %-59s | %s\n", "", "time per request vs type1 (lru; lirs)",
 	       "IOTLB flushes per unmapped page (requests per call)");
 	printf("%-16s", "trace");
 	for (k = 0; k < TR_NR_SUM; k++)
 		printf(" %9s", head[k]);
 	printf(" |");
-	for (k = 0; k < TR_NR_SUM - 1; k++)
+	for (k = 0; k < TR_NR_FLUSH_SUM; k++)
 		printf(" %13s", head[k]);
 	printf("\n");
 	for (i = 0; i < nr_tr_sums; i++) {
@@ -676,7 +680,7 @@ static void tr_print_summary(void)
 				printf(s->refused[k] ? " %8.2f*" : " %9.2f", s->ratio[k]);
 		}
 		printf(" |");
-		for (k = 0; k < TR_NR_SUM - 1; k++) {
+		for (k = 0; k < TR_NR_FLUSH_SUM; k++) {
 			char cell[24] = "n/a";
 
 			if (s->flush[k] >= 0 && s->per_batch[k] >= 0)
