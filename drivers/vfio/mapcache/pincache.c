@@ -319,13 +319,11 @@ long vmc_pc_shrink(struct vmc_vm *vm, unsigned long nr_pages)
 }
 
 /*
- * The cached pin of @vpn can serve a @write map?  Takes a live reference if
+ * Can cached @pin (or NULL) serve a @write map?  Takes a live reference if
  * so.  A read-only pin asked for write is a miss: the new pin replaces it.
  */
-static struct vmc_pin *vmc_pc_lookup(struct vmc_vm *vm, unsigned long vpn, bool write)
+static struct vmc_pin *vmc_pc_take(struct vmc_vm *vm, struct vmc_pin *pin, bool write)
 {
-	struct vmc_pin *pin = xa_load(&vm->pins, vpn);
-
 	if (!pin || (write && !pin->writable))
 		return NULL;
 	if (pin->prefetched)
@@ -497,18 +495,39 @@ int vmc_pc_charge(struct vmc_vm *vm, long nr_pages)
 	return ret;
 }
 
+/*
+ * The pin at @xas's index (@first) or at the next one: one walk of the
+ * xarray for a run of pages, not one per page.  Only the reservations of a
+ * map in flight change the array without vmc_vm.lock; their slots read as
+ * empty.
+ */
+static struct vmc_pin *vmc_pc_next(struct xa_state *xas, bool first)
+{
+	void *entry = first ? xas_load(xas) : xas_next(xas);
+
+	while (xas_retry(xas, entry)) {
+		xas_reset(xas);
+		entry = xas_load(xas);
+	}
+	return xa_is_zero(entry) ? NULL : entry;
+}
+
 /* Under the VM's lock: take the hits, reserve room for the misses. */
 static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
 			     bool write, struct vmc_pin **pins, unsigned long *misses,
 			     bool room_coming)
 {
+	XA_STATE(xas, &vm->pins, vaddr >> PAGE_SHIFT);
 	unsigned long i;
+
+	rcu_read_lock();
 
 	*misses = 0;
 	for (i = 0; i < nr; i++) {
-		pins[i] = vmc_pc_lookup(vm, (vaddr >> PAGE_SHIFT) + i, write);
+		pins[i] = vmc_pc_take(vm, vmc_pc_next(&xas, !i), write);
 		*misses += !pins[i];
 	}
+	rcu_read_unlock();
 	if (!vmc_pc_make_room(vm, *misses)) {
 		*misses = 0;
 		/* The caller can free room and ask again: not a failure yet. */
