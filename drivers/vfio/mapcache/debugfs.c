@@ -88,7 +88,7 @@ static int vmc_vm_stats_show(struct seq_file *m, void *unused)
 	for (i = 0; i < VMC_NR_STATS; i++)
 		seq_printf(m, "%s %llu\n", vmc_stat_names[i], v[i]);
 	seq_printf(m, "live_pages %llu\n", vm->live_pages);
-	seq_printf(m, "cand_pages %llu\n", vm->cand_pages);
+	seq_printf(m, "cand_pages %llu\n", vm->policy.stats.nr_cand);
 	seq_printf(m, "cache_pinned_pages %llu\n", vm->pinned_pages);
 	mutex_unlock(&vm->lock);
 	return 0;

@@ -261,18 +261,10 @@ void vmc_pf_done(struct vmc_vm *vm, struct vmc_pin *pin, bool useful)
 static bool vmc_pf_evict_cold(struct vmc_vm *vm, struct list_head *victims)
 {
 	struct vmc_pnode *pn = vmc_policy_victim_cold(&vm->policy);
-	struct vmc_pin *pin;
 
 	if (!pn)
 		return false;
-	pin = container_of(pn, struct vmc_pin, pn);
-	xa_erase(&vm->pins, pn->key);
-	vmc_policy_del(&vm->policy, pn, VMC_DEL_EVICT);
-	/* The policy is done with the node: its link is ours now. */
-	list_add_tail(&pn->link.node, victims);
-	if (pin->xlates)
-		vmc_xc_unlink_vaddr(vm, pn->key << PAGE_SHIFT,
-				    (pn->key << PAGE_SHIFT) + PAGE_SIZE - 1);
+	vmc_pc_evict_take(vm, pn, victims);
 	return true;
 }
 
@@ -280,15 +272,9 @@ static bool vmc_pf_evict_cold(struct vmc_vm *vm, struct list_head *victims)
 static void vmc_pf_evict_finish(struct vmc_vm *vm, struct list_head *victims,
 				unsigned int nr)
 {
-	struct vmc_pin *pin, *tmp;
-
 	if (!nr)
 		return;
-	vmc_xc_destroy_pending(vm);
-	list_for_each_entry_safe(pin, tmp, victims, pn.link.node) {
-		list_del(&pin->pn.link.node);
-		vmc_pin_unpin(vm, pin);
-	}
+	vmc_pc_evict_finish(vm, victims);
 	vmc_vm_stat(vm, evictions, nr);
 	vmc_vm_stat(vm, eviction_batches, 1);
 }

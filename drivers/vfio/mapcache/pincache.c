@@ -107,23 +107,19 @@ int vmc_pc_init(struct vmc_vm *vm)
 			       &vm->pmem);
 }
 
-/*
- * The shrinker reads the number of candidates without the VM's lock: keep
- * a copy of the policy's count after every policy call that may change it.
+/**
+ * vmc_pc_candidates() - the VM's candidates, for the shrinker
+ * @vm: the VM (lock not needed: an estimate, read once)
+ *
+ * Return: the policy's count of pages it may evict.
  */
-static void vmc_pc_cand_sync(struct vmc_vm *vm)
+u64 vmc_pc_candidates(struct vmc_vm *vm)
 {
-	WRITE_ONCE(vm->cand_pages, vm->policy.stats.nr_cand);
-}
-
-static void vmc_pc_policy_del(struct vmc_vm *vm, struct vmc_pin *pin, bool evicted)
-{
-	vmc_policy_del(&vm->policy, &pin->pn, evicted);
-	vmc_pc_cand_sync(vm);
+	return READ_ONCE(vm->policy.stats.nr_cand);
 }
 
 /* Unpin a page no guest mapping uses; never marks it dirty (see below). */
-void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
+static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 {
 	if (pin->prefetched)
 		vmc_pf_done(vm, pin, false);
@@ -144,7 +140,7 @@ void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 static void vmc_pin_drop(struct vmc_vm *vm, struct vmc_pin *pin, bool evicted)
 {
 	xa_erase(&vm->pins, pin->pn.key);
-	vmc_pc_policy_del(vm, pin, evicted);
+	vmc_policy_del(&vm->policy, &pin->pn, evicted);
 	vmc_pin_unpin(vm, pin);
 }
 
@@ -158,50 +154,73 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 		WARN_ON_ONCE(pin->live);
 		vmc_pin_drop(vm, pin, VMC_DEL_DROP);
 	}
-	WARN_ON_ONCE(vm->cand_pages);
+	WARN_ON_ONCE(vm->policy.stats.nr_cand);
 	mutex_unlock(&vm->lock);
 	xa_destroy(&vm->pins);
 	vmc_pmem_free(&vm->pmem);
 }
 
-/*
- * Evict up to @nr_pages candidates in the policy's order, in one batch: the
- * victims' cached translations go first, with one IOTLB sync, then the
- * victims are unpinned.  Returns the number evicted.
+/**
+ * vmc_pc_evict_take() - take a victim out of the cache, for an eviction batch
+ * @vm: the VM (lock held)
+ * @pn: the victim, as the policy chose it
+ * @victims: where it goes until vmc_pc_evict_finish()
  */
-static u64 vmc_pc_evict(struct vmc_vm *vm, u64 nr_pages)
+void vmc_pc_evict_take(struct vmc_vm *vm, struct vmc_pnode *pn, struct list_head *victims)
 {
-	struct vmc_pin *pin, *tmp;
-	LIST_HEAD(victims);
-	u64 evicted = 0;
+	struct vmc_pin *pin = container_of(pn, struct vmc_pin, pn);
 
 	lockdep_assert_held(&vm->lock);
-	while (evicted < nr_pages) {
-		struct vmc_pnode *pn = vmc_policy_victim(&vm->policy);
+	xa_erase(&vm->pins, pn->key);
+	vmc_policy_del(&vm->policy, pn, VMC_DEL_EVICT);
+	/* The policy is done with the node: its link is ours now. */
+	list_add_tail(&pn->link.node, victims);
+	if (pin->xlates)
+		vmc_xc_unlink_vaddr(vm, pn->key << PAGE_SHIFT,
+				    (pn->key << PAGE_SHIFT) + PAGE_SIZE - 1);
+}
 
-		if (!pn)
-			break;
-		pin = container_of(pn, struct vmc_pin, pn);
-		xa_erase(&vm->pins, pn->key);
-		vmc_pc_policy_del(vm, pin, VMC_DEL_EVICT);
-		/* The policy is done with the node: its link is ours now. */
-		list_add_tail(&pn->link.node, &victims);
-		if (pin->xlates)
-			vmc_xc_unlink_vaddr(vm, pn->key << PAGE_SHIFT,
-					    (pn->key << PAGE_SHIFT) + PAGE_SIZE - 1);
-		evicted++;
-	}
-	if (!evicted)
-		return 0;
+/**
+ * vmc_pc_evict_finish() - unpin the victims taken, in one batch
+ * @vm: the VM (lock held)
+ * @victims: what vmc_pc_evict_take() took
+ *
+ * The victims' cached translations go first, with one IOTLB sync; a victim
+ * that a translation torn down but not yet synced still reaches (a batch
+ * in flight) is unpinned by vmc_pc_xlate_put() after that sync.
+ */
+void vmc_pc_evict_finish(struct vmc_vm *vm, struct list_head *victims)
+{
+	struct vmc_pin *pin, *tmp;
+
+	lockdep_assert_held(&vm->lock);
+	if (list_empty(victims))
+		return;
 	vmc_xc_destroy_pending(vm);
-	list_for_each_entry_safe(pin, tmp, &victims, pn.link.node) {
+	list_for_each_entry_safe(pin, tmp, victims, pn.link.node) {
 		list_del(&pin->pn.link.node);
-		/* A translation torn down but not yet synced unpins it later. */
 		if (pin->xlates)
 			pin->stale = true;
 		else
 			vmc_pin_unpin(vm, pin);
 	}
+}
+
+/* Evict up to @nr_pages candidates in the policy's order, in one batch. */
+static u64 vmc_pc_evict(struct vmc_vm *vm, u64 nr_pages)
+{
+	LIST_HEAD(victims);
+	u64 evicted = 0;
+
+	while (evicted < nr_pages) {
+		struct vmc_pnode *pn = vmc_policy_victim(&vm->policy);
+
+		if (!pn)
+			break;
+		vmc_pc_evict_take(vm, pn, &victims);
+		evicted++;
+	}
+	vmc_pc_evict_finish(vm, &victims);
 	return evicted;
 }
 
@@ -237,7 +256,6 @@ static void vmc_pin_use(struct vmc_vm *vm, struct vmc_pin *pin)
 		vm->peak_live_pages = max(vm->peak_live_pages, vm->live_pages);
 	}
 	vmc_policy_hit(&vm->policy, &pin->pn);
-	vmc_pc_cand_sync(vm);
 }
 
 static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
@@ -248,11 +266,10 @@ static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
 	if (!pin->stale && vm->mode == VMC_MODE_OFF && !pin->xlates) {
 		/* Switched off while it was live: not kept now. */
 		xa_erase(&vm->pins, pin->pn.key);
-		vmc_pc_policy_del(vm, pin, VMC_DEL_DROP);
+		vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
 		vmc_pin_unpin(vm, pin);
 	} else if (!pin->stale) {
 		vmc_policy_unmap(&vm->policy, &pin->pn);
-		vmc_pc_cand_sync(vm);
 	} else if (!pin->xlates) {
 		vmc_pin_unpin(vm, pin);
 	}
@@ -399,7 +416,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 	if (old) {
 		/* The address maps another page now: the old pin is stale. */
 		xa_erase(&vm->pins, vpn);
-		vmc_pc_policy_del(vm, old, VMC_DEL_DROP);
+		vmc_policy_del(&vm->policy, &old->pn, VMC_DEL_DROP);
 		/* Live mappings or translations not yet synced keep it. */
 		if (old->live || old->xlates)
 			old->stale = true;
@@ -568,7 +585,7 @@ static int vmc_pc_prealloc(struct vmc_vm *vm, unsigned long vaddr, unsigned long
 	for (i = 0; i < nr; i++) {
 		if (pins[i])
 			continue;
-		pin = kmem_cache_zalloc(vmc_pin_cache, GFP_KERNEL_ACCOUNT);
+		pin = vmc_pin_alloc();
 		if (!pin)
 			return -ENOMEM;
 		list_add(&pin->pn.link.node, fresh);
@@ -739,7 +756,7 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 		if (pin->live || pin->xlates) {
 			/* Live mappings keep their page, as in type1. */
 			xa_erase(&vm->pins, idx);
-			vmc_pc_policy_del(vm, pin, VMC_DEL_DROP);
+			vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
 			pin->stale = true;
 		} else {
 			vmc_pin_drop(vm, pin, VMC_DEL_DROP);
@@ -772,7 +789,6 @@ static void vmc_pc_reinit_policy(struct vmc_vm *vm, enum vmc_policy_kind kind,
 		if (!pin->live)
 			vmc_policy_unmap(&vm->policy, &pin->pn);
 	}
-	vmc_pc_cand_sync(vm);
 }
 
 int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)

@@ -418,7 +418,7 @@ static unsigned long vmc_vm_shrink_count(struct shrinker *s, struct shrink_contr
 	if (!READ_ONCE(vmc_shrinker_enabled) || !mutex_trylock(&vmc_vms_lock))
 		return 0;
 	list_for_each_entry(vm, &vmc_vms, node)
-		nr += READ_ONCE(vm->cand_pages);
+		nr += vmc_pc_candidates(vm);
 	mutex_unlock(&vmc_vms_lock);
 	return nr ?: SHRINK_EMPTY;
 }
@@ -427,7 +427,7 @@ static unsigned long vmc_vm_shrink_count(struct shrinker *s, struct shrink_contr
 static unsigned long vmc_vm_shrink_share(struct vmc_vm *vm, unsigned long nr,
 					 unsigned long total)
 {
-	unsigned long cand = READ_ONCE(vm->cand_pages);
+	unsigned long cand = vmc_pc_candidates(vm);
 
 	if (!cand || !total)
 		return 0;
@@ -449,7 +449,7 @@ static unsigned long vmc_vm_shrink_scan(struct shrinker *s, struct shrink_contro
 	if (!READ_ONCE(vmc_shrinker_enabled) || !mutex_trylock(&vmc_vms_lock))
 		return SHRINK_STOP;
 	list_for_each_entry(vm, &vmc_vms, node)
-		total += READ_ONCE(vm->cand_pages);
+		total += vmc_pc_candidates(vm);
 	list_for_each_entry(vm, &vmc_vms, node) {
 		if (freed >= nr)
 			break;

@@ -157,9 +157,6 @@ struct vmc_pin {
  * @pinned_pages: pages pinned through the cache (live, candidate, stale, and
  *                reserved by maps in flight)
  * @live_pages: pins with live users
- * @cand_pages: candidates (in the cache, no live users): what the shrinker
- *              may release; written under @lock, read by the shrinker
- *              under vmc_vms_lock only
  * @peak_pinned_pages: highest @pinned_pages
  * @peak_live_pages: highest @live_pages
  * @ag: access graph of the prefetcher, sized by @quota_pages; NULL while
@@ -193,7 +190,6 @@ struct vmc_vm {
 	u64 quota_pages;
 	u64 pinned_pages;
 	u64 live_pages;
-	u64 cand_pages;
 	u64 peak_pinned_pages;
 	u64 peak_live_pages;
 	struct vmc_ag *ag;
@@ -375,7 +371,9 @@ void vmc_pc_xlate_put(struct vmc_vm *vm, struct vmc_pin *pin);
 /* pincache.c, for pcprefetch.c */
 struct vmc_pin *vmc_pin_alloc(void);
 void vmc_pin_free(struct vmc_pin *pin);
-void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin);
+void vmc_pc_evict_take(struct vmc_vm *vm, struct vmc_pnode *pn, struct list_head *victims);
+void vmc_pc_evict_finish(struct vmc_vm *vm, struct list_head *victims);
+u64 vmc_pc_candidates(struct vmc_vm *vm);
 int vmc_pc_charge(struct vmc_vm *vm, long nr_pages);
 
 /* pcprefetch.c: prefetching into the pin cache along the access graph */
