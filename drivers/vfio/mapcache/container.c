@@ -37,7 +37,7 @@ void *vmc_open(unsigned long arg)
 	vmc_gather_init(&c->gather);
 	INIT_LIST_HEAD(&c->release);
 	INIT_LIST_HEAD(&c->xlate_release);
-	c->xlate_root = RB_ROOT;
+	INIT_LIST_HEAD(&c->dead);
 	c->dma_avail = READ_ONCE(vmc_dma_entry_limit);
 	c->vm = vmc_vm_get();
 	if (IS_ERR(c->vm)) {
@@ -261,7 +261,8 @@ static bool vmc_ranges_cover_dmas(struct vmc_container *c, struct vmc_iova_range
 	for (n = rb_first(&c->dma_root); n && ok; n = rb_next(n)) {
 		struct vmc_dma *dma = rb_entry(n, struct vmc_dma, node);
 
-		ok = vmc_iova_valid(c, dma->iova, dma->iova + dma->size - 1);
+		ok = !vmc_dma_live(dma) ||
+		     vmc_iova_valid(c, dma->iova, dma->iova + dma->size - 1);
 	}
 	c->iova_ranges = saved;
 	c->nr_iova_ranges = saved_nr;
@@ -457,8 +458,14 @@ int vmc_attach_group(void *iommu_data, struct iommu_group *group,
 	g->iommu_group = group;
 	mutex_lock(&c->lock);
 	ret = vmc_group_check(c, group, type);
-	if (!ret)
+	/*
+	 * A new domain gets the live mappings only, and a new group's reserved
+	 * regions may cover cached IOVAs: cached translations go first.
+	 */
+	if (!ret) {
+		vmc_xc_drop_container(c);
 		ret = vmc_attach_locked(c, g);
+	}
 	mutex_unlock(&c->lock);
 	if (ret)
 		kfree(g);

@@ -15,8 +15,6 @@
 
 #include "vmc.h"
 
-#define VMC_NR_STATS	(sizeof(struct vmc_stats) / sizeof(u64))
-
 static const char * const vmc_stat_names[VMC_NR_STATS] = {
 	"pinned_pages", "pins", "unpins", "map_requests", "unmap_requests",
 	"iommu_maps", "iommu_unmaps", "iotlb_flushes", "full_hits", "pin_hits",
@@ -26,27 +24,8 @@ static const char * const vmc_stat_names[VMC_NR_STATS] = {
 	"prefetch_issued", "prefetch_useful", "prefetch_wasted",
 };
 
-static atomic64_t vmc_totals[VMC_NR_STATS];
+atomic64_t vmc_totals[VMC_NR_STATS];
 static struct dentry *vmc_debugfs_root;
-
-void vmc_debugfs_stat_add(size_t offset, u64 n)
-{
-	atomic64_add(n, &vmc_totals[offset / sizeof(u64)]);
-}
-
-void vmc_stat_add(struct vmc_container *c, size_t offset, u64 n)
-{
-	lockdep_assert_held(&c->lock);
-	*(u64 *)((char *)&c->stats + offset) += n;
-	atomic64_add(n, &vmc_totals[offset / sizeof(u64)]);
-}
-
-void vmc_stat_sub(struct vmc_container *c, size_t offset, u64 n)
-{
-	lockdep_assert_held(&c->lock);
-	*(u64 *)((char *)&c->stats + offset) -= n;
-	atomic64_sub(n, &vmc_totals[offset / sizeof(u64)]);
-}
 
 static int vmc_totals_show(struct seq_file *m, void *unused)
 {
@@ -124,6 +103,8 @@ static int vmc_vm_xlates_show(struct seq_file *m, void *unused)
 	for (n = rb_first_cached(&vm->xlates); n; n = rb_next(n)) {
 		struct vmc_dma *dma = rb_entry(n, struct vmc_dma, vnode);
 
+		if (dma->state != VMC_DMA_CACHED)
+			continue;
 		seq_printf(m, "%#llx %#llx %#lx %s%s\n", dma->iova, dma->size, dma->vaddr,
 			   dma->prot & IOMMU_READ ? "r" : "-", dma->prot & IOMMU_WRITE ? "w" : "-");
 	}

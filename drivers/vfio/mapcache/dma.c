@@ -22,17 +22,28 @@
 #include "compat.h"
 #include "vmc.h"
 
-struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last)
+static unsigned int vmc_dma_hint(u64 iova)
 {
-	return vmc_dma_find_in(&c->dma_root, iova, last);
+	return (iova >> PAGE_SHIFT) & (VMC_DMA_HINTS - 1);
 }
 
-struct vmc_dma *vmc_dma_find_in(struct rb_root *root, u64 iova, u64 last)
+/**
+ * vmc_dma_find() - the lowest mapping of @c that overlaps [iova, last]
+ * @c: the container (lock held)
+ * @iova: first IOVA
+ * @last: last IOVA
+ *
+ * Return: a live, cached or dead vmc_dma, or NULL.
+ */
+struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last)
 {
-	struct rb_node *n = root->rb_node;
-	struct vmc_dma *found = NULL;
+	struct vmc_dma *found = c->hint[vmc_dma_hint(iova)];
+	struct rb_node *n = c->dma_root.rb_node;
 
-	/* The lowest mapping that overlaps [iova, last]. */
+	/* Mappings never overlap: none below one that starts at @iova reaches it. */
+	if (found && found->iova == iova)
+		return found;
+	found = NULL;
 	while (n) {
 		struct vmc_dma *dma = rb_entry(n, struct vmc_dma, node);
 
@@ -48,9 +59,28 @@ struct vmc_dma *vmc_dma_find_in(struct rb_root *root, u64 iova, u64 last)
 	return found;
 }
 
-void vmc_dma_link_in(struct rb_root *root, struct vmc_dma *new)
+/* The mapping after @dma if it starts at or below @last, else NULL. */
+struct vmc_dma *vmc_dma_next(struct vmc_dma *dma, u64 last)
 {
-	struct rb_node **link = &root->rb_node, *parent = NULL;
+	struct rb_node *n = rb_next(&dma->node);
+
+	dma = rb_entry_safe(n, struct vmc_dma, node);
+	return dma && dma->iova <= last ? dma : NULL;
+}
+
+/* The lowest live mapping of @c that overlaps [iova, last], or NULL. */
+struct vmc_dma *vmc_dma_find_live(struct vmc_container *c, u64 iova, u64 last)
+{
+	struct vmc_dma *dma = vmc_dma_find(c, iova, last);
+
+	while (dma && !vmc_dma_live(dma))
+		dma = vmc_dma_next(dma, last);
+	return dma;
+}
+
+static void vmc_dma_link(struct vmc_container *c, struct vmc_dma *new)
+{
+	struct rb_node **link = &c->dma_root.rb_node, *parent = NULL;
 
 	while (*link) {
 		parent = *link;
@@ -60,7 +90,18 @@ void vmc_dma_link_in(struct rb_root *root, struct vmc_dma *new)
 			link = &parent->rb_right;
 	}
 	rb_link_node(&new->node, parent, link);
-	rb_insert_color(&new->node, root);
+	rb_insert_color(&new->node, &c->dma_root);
+	c->hint[vmc_dma_hint(new->iova)] = new;
+}
+
+/* Take @dma out of the container's tree (and out of the hints). */
+void vmc_dma_erase(struct vmc_container *c, struct vmc_dma *dma)
+{
+	unsigned int h = vmc_dma_hint(dma->iova);
+
+	rb_erase(&dma->node, &c->dma_root);
+	if (c->hint[h] == dma)
+		c->hint[h] = NULL;
 }
 
 static struct vmc_domain *vmc_first_domain(struct vmc_container *c)
@@ -145,16 +186,15 @@ static void vmc_release_cached(struct vmc_container *c)
 }
 
 /**
- * vmc_dma_flush() - sync the container's IOTLB gather, then release
+ * vmc_dma_flush_pending() - sync the container's IOTLB gather, then release
  * @c: the container (lock held)
  *
  * What the gather covered goes after the sync, never before: cached
  * translations that were torn down give their pins back, unmapped cached
  * mappings give their live references back, and the pages of mode off are
- * unpinned.  Every request (a MAP_DMA, an UNMAP_DMA, a whole batch) ends
- * with one call, so a device never reaches a page once it returned.
+ * unpinned.  See vmc_dma_flush().
  */
-void vmc_dma_flush(struct vmc_container *c)
+void vmc_dma_flush_pending(struct vmc_container *c)
 {
 	struct vmc_domain *first = vmc_first_domain(c);
 	unsigned int i;
@@ -190,7 +230,7 @@ static void vmc_unpin_queue(struct vmc_container *c, phys_addr_t phys, size_t si
 	u->nr_pages = size >> PAGE_SHIFT;
 	u->dirty = dirty;
 	if (c->nr_unpins == VMC_UNPIN_BATCH)
-		vmc_dma_flush(c);
+		vmc_dma_flush_pending(c);
 }
 
 /* Bytes from @iova on that map to physically contiguous memory. */
@@ -267,16 +307,17 @@ void vmc_dma_unmap_iova(struct vmc_container *c, u64 iova, u64 size)
 	c->gather_dirty = true;
 }
 
-/* Unlink @dma and release what it mapped; the caller flushes the queue. */
+/* Unlink the live @dma and release what it mapped; the caller flushes. */
 static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool lazy)
 {
-	rb_erase(&dma->node, &c->dma_root);
 	c->dma_avail++;
-	if (dma->pins && lazy && dma->size == (u64)dma->nr_pins << PAGE_SHIFT) {
-		/* Lazy: the translation stays, cached, and keeps its mm grab. */
-		vmc_xc_cache(c, dma);
+	/* Lazy: the translation stays, cached, and keeps its mm grab. */
+	if (dma->pins && lazy && dma->size == (u64)dma->nr_pins << PAGE_SHIFT &&
+	    vmc_xc_cache(c, dma))
 		return;
-	}
+	vmc_dma_erase(c, dma);
+	if (dma->pins)
+		vmc_xc_forget(c, dma);
 	mmdrop(dma->mm);
 	if (dma->pins) {
 		/* Its pins wait for the IOTLB sync. */
@@ -289,27 +330,38 @@ static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool la
 	kfree(dma);
 }
 
+/* Every live mapping goes; cached ones are left to vmc_xc_drop_container(). */
 void vmc_dma_remove_all(struct vmc_container *c)
 {
-	struct rb_node *n;
+	struct vmc_dma *dma = vmc_dma_find_live(c, 0, U64_MAX), *next;
 
-	while ((n = rb_first(&c->dma_root))) {
-		vmc_dma_remove(c, rb_entry(n, struct vmc_dma, node), false);
+	for (; dma; dma = next) {
+		next = vmc_dma_next(dma, U64_MAX);
+		if (vmc_dma_live(dma))
+			vmc_dma_remove(c, dma, false);
 		cond_resched();
 	}
 	vmc_dma_flush(c);
+}
+
+/* The live mapping that holds @iova, or NULL. */
+static struct vmc_dma *vmc_dma_live_at(struct vmc_container *c, u64 iova)
+{
+	struct vmc_dma *dma = vmc_dma_find(c, iova, iova);
+
+	return dma && vmc_dma_live(dma) ? dma : NULL;
 }
 
 int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		  u64 *unmapped)
 {
 	bool lazy = c->vm && READ_ONCE(c->vm->mode) == VMC_MODE_LAZY;
-	struct vmc_dma *dma;
+	struct vmc_dma *dma, *next;
 	u64 done = 0;
 
 	/* Type1v2 never splits a mapping. */
 	if (!all) {
-		dma = vmc_dma_find(c, iova, iova);
+		dma = vmc_dma_live_at(c, iova);
 		if (dma && dma->iova != iova)
 			return -EINVAL;
 		/* The common case: exactly one mapping, nothing else to look for. */
@@ -318,11 +370,14 @@ int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 			vmc_dma_remove(c, dma, lazy);
 			return 0;
 		}
-		dma = vmc_dma_find(c, last, last);
+		dma = vmc_dma_live_at(c, last);
 		if (dma && dma->iova + dma->size - 1 != last)
 			return -EINVAL;
 	}
-	while ((dma = vmc_dma_find(c, iova, last))) {
+	for (dma = vmc_dma_find_live(c, iova, last); dma; dma = next) {
+		next = vmc_dma_next(dma, last);
+		if (!vmc_dma_live(dma))
+			continue;
 		/* Only the address space that mapped it may unmap it. */
 		if (dma->mm != current->mm)
 			break;
@@ -478,12 +533,6 @@ static bool vmc_dma_use_cache(struct vmc_container *c)
 	       READ_ONCE(c->vm->mode) != VMC_MODE_OFF;
 }
 
-/* Unmaps, replacements or failed maps wait for the container's flush? */
-static bool vmc_dma_pending(struct vmc_container *c)
-{
-	return c->gather_dirty || !list_empty(&c->release) || !list_empty(&c->xlate_release);
-}
-
 static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 {
 	unsigned long nr = dma->size >> PAGE_SHIFT;
@@ -516,17 +565,31 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 	return vmc_dma_map_pins(c, dma);
 }
 
-int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
-		u64 size, int prot)
+/**
+ * vmc_dma_map() - MAP_DMA, once checked
+ * @c: the container (lock held)
+ * @old: the lowest mapping that [iova, iova + size) overlaps, none of them
+ *       live, or NULL
+ * @iova: first IOVA
+ * @vaddr: the VMM's address of it
+ * @size: bytes
+ * @prot: IOMMU_READ / IOMMU_WRITE
+ *
+ * Return: 0 or an errno; the caller flushes in both cases.
+ */
+int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
+		unsigned long vaddr, u64 size, int prot)
 {
 	struct vmc_dma *dma;
 	int ret;
 
-	/* Lazy mode: a cached translation of exactly this is a full hit. */
-	if (vmc_xc_hit(c, iova, vaddr, size, prot))
-		return 0;
-	/* Anything else it overlaps goes, flushed, before the IOVAs are reused. */
-	vmc_xc_drop_iova(c, iova, iova + size - 1);
+	if (old) {
+		/* Lazy mode: a cached translation of exactly this is a full hit. */
+		if (vmc_xc_hit(c, old, iova, vaddr, size, prot))
+			return 0;
+		/* Anything else it overlaps goes, flushed, before the IOVAs are reused. */
+		vmc_xc_drop_iova(c, iova, iova + size - 1);
+	}
 
 	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
 	if (!dma)
@@ -538,7 +601,7 @@ int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
 	dma->mm = current->mm;
 	dma->c = c;
 	mmgrab(dma->mm);
-	vmc_dma_link_in(&c->dma_root, dma);
+	vmc_dma_link(c, dma);
 	c->dma_avail--;
 	if (vmc_dma_use_cache(c))
 		ret = vmc_dma_pin_map_cached(c, dma);
@@ -581,6 +644,7 @@ int vmc_dma_replay(struct vmc_container *c, struct vmc_domain *d)
 
 	if (!first)
 		return 0;
+	/* The caller dropped every cached translation: all are live. */
 	for (n = rb_first(&c->dma_root); n; n = rb_next(n)) {
 		ret = vmc_replay_one(c, first->domain, d->domain,
 				     rb_entry(n, struct vmc_dma, node));

@@ -110,6 +110,14 @@ out_free:
 	return ret;
 }
 
+/* Start a MAP_DMA, UNMAP_DMA or batch: the lock, and the dead reaped. */
+static void vmc_request_lock(struct vmc_container *c)
+{
+	mutex_lock(&c->lock);
+	if (unlikely(READ_ONCE(c->nr_dead)))
+		vmc_xc_reap(c);
+}
+
 /* A request done: counted for the container and, lock-free, for its VM. */
 static void vmc_count_request(struct vmc_container *c, bool unmap)
 {
@@ -121,18 +129,30 @@ static void vmc_count_request(struct vmc_container *c, bool unmap)
 		atomic64_inc(&c->vm->requests[unmap]);
 }
 
-/* Validate a MAP_DMA request under the lock, as type1 orders its checks. */
-static int vmc_map_check(struct vmc_container *c, struct vfio_iommu_type1_dma_map *map)
+/*
+ * Validate a MAP_DMA request under the lock, as type1 orders its checks.
+ * *@old: the lowest mapping it overlaps, none of them live (lazy mode).
+ */
+static int vmc_map_check(struct vmc_container *c, struct vfio_iommu_type1_dma_map *map,
+			 struct vmc_dma **old)
 {
 	u64 pgmask = (1ULL << __ffs(c->pgsize_bitmap)) - 1;
+	struct vmc_dma *dma;
 
 	if (!map->size || (map->size | map->iova | map->vaddr) & pgmask)
 		return -EINVAL;
 	if (map->iova + map->size - 1 < map->iova ||
 	    map->vaddr + map->size - 1 < map->vaddr)
 		return -EINVAL;
-	if (vmc_dma_find(c, map->iova, map->iova + map->size - 1))
-		return -EEXIST;
+	dma = vmc_dma_find(c, map->iova, map->iova + map->size - 1);
+	*old = dma;
+	/* One that covers the request is all it overlaps (a full hit, mostly). */
+	if (dma && !vmc_dma_live(dma) && dma->iova <= map->iova &&
+	    dma->iova + dma->size - 1 >= map->iova + map->size - 1)
+		dma = NULL;
+	for (; dma; dma = vmc_dma_next(dma, map->iova + map->size - 1))
+		if (vmc_dma_live(dma))
+			return -EEXIST;
 	if (!c->dma_avail)
 		return -ENOSPC;
 	if (!vmc_iova_valid(c, map->iova, map->iova + map->size - 1))
@@ -161,10 +181,11 @@ static int vmc_map_prot(u32 flags, u64 vaddr, u64 size)
 static int vmc_map_locked(struct vmc_container *c, struct vfio_iommu_type1_dma_map *map,
 			  int prot)
 {
-	int ret = vmc_map_check(c, map);
+	struct vmc_dma *old;
+	int ret = vmc_map_check(c, map, &old);
 
 	if (!ret)
-		ret = vmc_dma_map(c, map->iova, map->vaddr, map->size, prot);
+		ret = vmc_dma_map(c, old, map->iova, map->vaddr, map->size, prot);
 	trace_vmc_map(c->id, map->iova, map->vaddr, map->size, prot, ret);
 	if (!ret)
 		vmc_count_request(c, false);
@@ -186,7 +207,7 @@ static int vmc_map_dma(struct vmc_container *c, void __user *arg)
 	if (prot < 0)
 		return prot;
 
-	mutex_lock(&c->lock);
+	vmc_request_lock(c);
 	ret = vmc_map_locked(c, &map, prot);
 	vmc_dma_flush(c);
 	mutex_unlock(&c->lock);
@@ -244,13 +265,14 @@ static int vmc_unmap_dma(struct vmc_container *c, void __user *arg)
 	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
 		return -EINVAL;
 
-	mutex_lock(&c->lock);
+	vmc_request_lock(c);
 	ret = vmc_unmap_locked(c, &unmap);
 	vmc_dma_flush(c);
 	mutex_unlock(&c->lock);
 	if (ret)
 		return ret;
-	return copy_to_user(arg, &unmap, minsz) ? -EFAULT : 0;
+	/* Only @size differs from what userspace passed. */
+	return put_user(unmap.size, &((struct vfio_iommu_type1_dma_unmap __user *)arg)->size);
 }
 
 /* One entry of a batch, checked as its own ioctl checks it. */
@@ -344,10 +366,8 @@ static int vmc_batch_write(const struct vfio_mapcache_batch *b, void __user *arg
 	for (i = 0; i < nr; i++)
 		if (copy_to_user(uv + (size_t)i * b->entry_size + off, &v[i].size, len))
 			return -EFAULT;
-	if (copy_to_user(arg + offsetof(struct vfio_mapcache_batch, nr_done), &b->nr_done,
-			 sizeof(b->nr_done)))
-		return -EFAULT;
-	return 0;
+	return put_user(b->nr_done, (u32 __user *)(arg + offsetof(struct vfio_mapcache_batch,
+								  nr_done)));
 }
 
 /* Run the entries in order until one fails; one flush for all of them. */
@@ -357,7 +377,7 @@ static int vmc_batch_run(struct vmc_container *c, struct vfio_mapcache_batch *b,
 	int ret = 0;
 	u32 i;
 
-	mutex_lock(&c->lock);
+	vmc_request_lock(c);
 	for (i = 0; i < b->nr_entries && !ret; i++) {
 		ret = vmc_batch_one(c, &v[i]);
 		v[i].result = ret;
@@ -376,7 +396,9 @@ static int vmc_batch_run(struct vmc_container *c, struct vfio_mapcache_batch *b,
 static int vmc_batch(struct vmc_container *c, void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_mapcache_batch, reserved);
-	struct vfio_mapcache_batch_entry few[VMC_BATCH_FEW], *v;
+	/* Read in full before use: no need for the compiler to zero it first. */
+	struct vfio_mapcache_batch_entry few[VMC_BATCH_FEW] __uninitialized;
+	struct vfio_mapcache_batch_entry *v;
 	struct vfio_mapcache_batch b;
 	u32 processed;
 	int ret, wret;

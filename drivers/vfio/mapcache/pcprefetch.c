@@ -228,20 +228,6 @@ void vmc_pf_set_depth(struct vmc_vm *vm, unsigned int depth)
 }
 
 /**
- * vmc_pf_record() - a guest map of @vpn that did not go through vmc_pf_map()
- * @vm: the VM (lock held)
- * @vpn: the VMM's virtual page number
- *
- * For the full hits of lazy mode, which take cached translations back.
- */
-void vmc_pf_record(struct vmc_vm *vm, unsigned long vpn)
-{
-	lockdep_assert_held(&vm->lock);
-	if (vm->ag)
-		vmc_ag_record(vm->ag, vpn);
-}
-
-/**
  * vmc_pf_done() - a prefetched page is used, or leaves unused
  * @vm: the VM (lock held)
  * @pin: the page, still marked prefetched

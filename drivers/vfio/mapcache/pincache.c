@@ -275,19 +275,27 @@ static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
 	}
 }
 
-/* A cached translation now leads to @pin; the mapping stops being live. */
-void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin *pin)
+/* A cached translation now leads to @pins; the mapping stops being live. */
+void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages)
 {
-	pin->xlates++;
-	vmc_pin_unuse(vm, pin);
+	unsigned long i;
+
+	for (i = 0; i < nr_pages; i++) {
+		pins[i]->xlates++;
+		vmc_pin_unuse(vm, pins[i]);
+	}
 }
 
-/* A full hit: the cached translation is live again. */
-void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin *pin)
+/* A full hit: the cached translation to @pins is live again. */
+void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages)
 {
-	pin->xlates--;
-	vmc_pin_use(vm, pin);
-	vmc_pf_record(vm, pin->pn.key);
+	unsigned long i;
+
+	for (i = 0; i < nr_pages; i++) {
+		pins[i]->xlates--;
+		vmc_pin_use(vm, pins[i]);
+		vmc_pf_record(vm, pins[i]->pn.key);
+	}
 }
 
 /* A cached translation to @pin is gone (and flushed). */

@@ -36,13 +36,6 @@ static LIST_HEAD(vmc_vms);
 static struct kset *vmc_kset;
 static struct shrinker *vmc_shrinker;
 
-void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n)
-{
-	lockdep_assert_held(&vm->lock);
-	*(u64 *)((char *)&vm->stats + offset) += n;
-	vmc_debugfs_stat_add(offset, n);
-}
-
 /* Take pages off locked_vm that were unpinned where that was not allowed. */
 void vmc_vm_unaccount_flush(struct vmc_vm *vm)
 {

@@ -37,6 +37,8 @@
 #include "policy.h"
 #include "vfio.h"
 
+/* Slots of vmc_container.hint: a ring of this many buffers never misses. */
+#define VMC_DMA_HINTS		256
 /* Unpins collected under one IOTLB gather before it is synced. */
 #define VMC_UNPIN_BATCH		64
 /* struct page pointers pinned per GUP call: one page of pointers. */
@@ -147,7 +149,8 @@ struct vmc_pin {
  *        VMM's pages, and the notifier takes @lock): such memory is
  *        allocated before it is taken
  * @pins: vmc_pins by virtual page number (stale ones are not here)
- * @xlates: cached translations of every container, by virtual address
+ * @xlates: vmc_dmas of every container whose translation is or was cached
+ *          (lazy mode), by virtual address; see vmc_dma.in_vtree
  * @xlate_doomed: cached translations unlinked, waiting for their teardown
  * @policy: eviction order of the candidates
  * @pmem: history storage of @policy
@@ -236,23 +239,44 @@ struct vmc_iova_range {
 };
 
 /**
+ * enum vmc_dma_state - what a vmc_dma in vmc_container.dma_root is
+ * @VMC_DMA_LIVE: a guest mapping, as MAP_DMA made it
+ * @VMC_DMA_CACHED: unmapped by the guest, translation kept (lazy mode)
+ * @VMC_DMA_DEAD: a cached translation torn down by an eviction, the mmu
+ *                notifier, the shrinker or a mode change: no longer mapped,
+ *                no pins; on vmc_container.dead until its container frees it
+ */
+enum vmc_dma_state {
+	VMC_DMA_LIVE,
+	VMC_DMA_CACHED,
+	VMC_DMA_DEAD,
+};
+
+/**
  * struct vmc_dma - one MAP_DMA mapping, as userspace made it
- * @node: link in vmc_container.dma_root (live) or vmc_container.xlate_root
- *        (a cached translation, lazy mode), keyed by @iova
- * @vnode: link in vmc_vm.xlates while cached, keyed by @vaddr
+ * @node: link in vmc_container.dma_root, keyed by @iova
+ * @vnode: link in vmc_vm.xlates while @in_vtree, keyed by @vaddr
  * @vsub_last: interval tree bookkeeping of @vnode
  * @c: the container whose domains hold it
  * @iova: first IOVA
  * @size: bytes; only the first @size bytes are mapped while it is built
  * @vaddr: the VMM's virtual address of @iova
  * @prot: IOMMU_READ / IOMMU_WRITE
+ * @state: an enum vmc_dma_state.  Written under vmc_vm.lock (and the
+ *         container's lock but for CACHED to DEAD); a LIVE mapping only
+ *         changes under its container's lock, which may test for LIVE
+ *         without vmc_vm.lock
+ * @in_vtree: in vmc_vm.xlates (vmc_vm.lock); a mapping cached once stays
+ *            there while live again, so a full hit touches no tree
  * @mm: the mm that was pinned (a grab, not a user reference)
  * @pins: the VM's pins of each page, when the pin cache serves it; NULL
  *        when the mapping pinned its pages itself (mode off)
  * @nr_pins: entries of @pins holding a live reference
  * @pin1: @pins of a one-page mapping, the common case, without an allocation
  * @release: on vmc_container.release once unmapped, until the IOTLB sync
- *           lets its pins go
+ *           lets its pins go; on vmc_container.xlate_release or
+ *           vmc_vm.xlate_doomed while its cached translation goes; on
+ *           vmc_container.dead once DEAD
  */
 struct vmc_dma {
 	struct rb_node node;
@@ -263,6 +287,8 @@ struct vmc_dma {
 	u64 size;
 	unsigned long vaddr;
 	int prot;
+	u8 state;
+	bool in_vtree;
 	struct mm_struct *mm;
 	struct vmc_pin **pins;
 	unsigned long nr_pins;
@@ -284,12 +310,16 @@ struct vmc_unpin {
 
 /**
  * struct vmc_container - the iommu_data of one VFIO container
- * @lock: protects every field below; held across MAP/UNMAP, attach/detach
+ * @lock: protects every field below but @dead and @nr_dead; held across
+ *        MAP/UNMAP, attach/detach
  * @domains: the container's vmc_domains; the first one answers
  *           iova-to-phys lookups at unmap time
- * @dma_root: the live vmc_dmas, keyed by IOVA, never overlapping
- * @xlate_root: cached translations (lazy mode), keyed by IOVA, never
- *              overlapping; protected by vmc_vm.lock, not by @lock
+ * @dma_root: the vmc_dmas, keyed by IOVA, never overlapping: live ones,
+ *            cached translations (lazy mode) and dead ones; only this
+ *            container links and erases them
+ * @hint: mappings of @dma_root by their first IOVA page, direct-mapped (the
+ *        low bits of the page number), for O(1) lookups of exact requests:
+ *        a slot is the last mapping linked there, cleared when it is erased
  * @iova_ranges: usable IOVA space: the apertures minus reserved regions
  * @nr_iova_ranges: entries in @iova_ranges
  * @pgsize_bitmap: page sizes every domain supports
@@ -302,6 +332,9 @@ struct vmc_unpin {
  * @release: unmapped vmc_dmas whose pins go back to the cache after the sync
  * @xlate_release: cached translations torn down under @gather, whose pins
  *                 are released after the sync
+ * @dead: DEAD vmc_dmas still in @dma_root, for vmc_xc_reap(); protected by
+ *        vmc_vm.lock, not by @lock
+ * @nr_dead: entries on @dead (vmc_vm.lock; read without it as a hint)
  * @vm: the VM of the process that set the container up, or NULL
  * @stats: counters
  * @id: number shown in debugfs
@@ -309,10 +342,10 @@ struct vmc_unpin {
  * @debugfs: this container's debugfs directory
  */
 struct vmc_container {
-	struct mutex lock;	/* protects every field below */
+	struct mutex lock;	/* protects every field below but dead, nr_dead */
 	struct list_head domains;
 	struct rb_root dma_root;
-	struct rb_root xlate_root;
+	struct vmc_dma *hint[VMC_DMA_HINTS];
 	struct vmc_iova_range *iova_ranges;
 	unsigned int nr_iova_ranges;
 	unsigned long pgsize_bitmap;
@@ -323,6 +356,8 @@ struct vmc_container {
 	bool gather_dirty;
 	struct list_head release;
 	struct list_head xlate_release;
+	struct list_head dead;
+	unsigned int nr_dead;
 	struct vmc_vm *vm;
 	struct vmc_stats stats;
 	unsigned int id;
@@ -347,7 +382,6 @@ int vmc_vm_init(void);
 void vmc_vm_exit(void);
 struct vmc_vm *vmc_vm_get(void);
 void vmc_vm_put(struct vmc_vm *vm);
-void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n);
 void vmc_vm_unaccount_flush(struct vmc_vm *vm);
 int vmc_vm_shrinker_init(void);
 void vmc_vm_shrinker_exit(void);
@@ -365,8 +399,8 @@ void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode);
 int vmc_pc_init(struct vmc_vm *vm);
 void vmc_pc_destroy(struct vmc_vm *vm);
 void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end);
-void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin *pin);
-void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin *pin);
+void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
+void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
 void vmc_pc_xlate_put(struct vmc_vm *vm, struct vmc_pin *pin);
 /* pincache.c, for pcprefetch.c */
 struct vmc_pin *vmc_pin_alloc(void);
@@ -385,7 +419,21 @@ void vmc_pf_set_depth(struct vmc_vm *vm, unsigned int depth);
 int vmc_pf_resize(struct vmc_vm *vm);
 void vmc_pf_map(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 		bool write, const unsigned long *missed);
-void vmc_pf_record(struct vmc_vm *vm, unsigned long vpn);
+
+/**
+ * vmc_pf_record() - a guest map of @vpn that did not go through vmc_pf_map()
+ * @vm: the VM (lock held)
+ * @vpn: the VMM's virtual page number
+ *
+ * For the full hits of lazy mode, which take cached translations back.
+ */
+static inline void vmc_pf_record(struct vmc_vm *vm, unsigned long vpn)
+{
+	lockdep_assert_held(&vm->lock);
+	if (vm->ag)
+		vmc_ag_record(vm->ag, vpn);
+}
+
 void vmc_pf_done(struct vmc_vm *vm, struct vmc_pin *pin, bool useful);
 
 /* container.c */
@@ -398,9 +446,10 @@ bool vmc_enforce_cc(struct vmc_container *c);
 bool vmc_iova_valid(struct vmc_container *c, u64 iova, u64 last);
 
 /* dma.c */
-struct vmc_dma *vmc_dma_find_in(struct rb_root *root, u64 iova, u64 last);
-void vmc_dma_link_in(struct rb_root *root, struct vmc_dma *new);
 struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last);
+struct vmc_dma *vmc_dma_next(struct vmc_dma *dma, u64 last);
+struct vmc_dma *vmc_dma_find_live(struct vmc_container *c, u64 iova, u64 last);
+void vmc_dma_erase(struct vmc_container *c, struct vmc_dma *dma);
 int vmc_iommu_map(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
 		  size_t size, int prot);
 void vmc_dma_free(struct vmc_dma *dma);
@@ -408,20 +457,47 @@ void vmc_gather_init(struct iommu_iotlb_gather *gather);
 size_t vmc_unmap_gathered(struct iommu_domain *dom, u64 iova, size_t size,
 			  struct iommu_iotlb_gather *gather);
 void vmc_dma_unmap_iova(struct vmc_container *c, u64 iova, u64 size);
-void vmc_dma_flush(struct vmc_container *c);
+void vmc_dma_flush_pending(struct vmc_container *c);
+
+/* Unmaps, replacements or failed maps wait for the container's flush? */
+static inline bool vmc_dma_pending(struct vmc_container *c)
+{
+	return c->gather_dirty || !list_empty(&c->release) || !list_empty(&c->xlate_release);
+}
+
+/**
+ * vmc_dma_flush() - end a request: sync the IOTLB gather, then release
+ * @c: the container (lock held)
+ *
+ * Every request (a MAP_DMA, an UNMAP_DMA, a whole batch) ends with one
+ * call, so a device never reaches a page once it returned; a full hit or
+ * a cached unmap has nothing to flush.
+ */
+static inline void vmc_dma_flush(struct vmc_container *c)
+{
+	if (vmc_dma_pending(c) || c->nr_unpins)
+		vmc_dma_flush_pending(c);
+}
 
 /* xlate.c: cached translations (lazy mode) */
-bool vmc_xc_hit(struct vmc_container *c, u64 iova, unsigned long vaddr, u64 size,
-		int prot);
+static inline bool vmc_dma_live(const struct vmc_dma *dma)
+{
+	return READ_ONCE(dma->state) == VMC_DMA_LIVE;
+}
+
+bool vmc_xc_hit(struct vmc_container *c, struct vmc_dma *dma, u64 iova,
+		unsigned long vaddr, u64 size, int prot);
 void vmc_xc_drop_iova(struct vmc_container *c, u64 iova, u64 last);
-void vmc_xc_cache(struct vmc_container *c, struct vmc_dma *dma);
+bool vmc_xc_cache(struct vmc_container *c, struct vmc_dma *dma);
+void vmc_xc_forget(struct vmc_container *c, struct vmc_dma *dma);
+void vmc_xc_reap(struct vmc_container *c);
 void vmc_xc_drop_container(struct vmc_container *c);
 void vmc_xc_drop_vaddr(struct vmc_vm *vm, unsigned long start, unsigned long last);
 void vmc_xc_unlink_vaddr(struct vmc_vm *vm, unsigned long start, unsigned long last);
 void vmc_xc_destroy_pending(struct vmc_vm *vm);
 void vmc_xc_release_list(struct vmc_vm *vm, struct list_head *list);
-int vmc_dma_map(struct vmc_container *c, u64 iova, unsigned long vaddr,
-		u64 size, int prot);
+int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
+		unsigned long vaddr, u64 size, int prot);
 int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		  u64 *unmapped);
 void vmc_dma_remove_all(struct vmc_container *c);
@@ -436,11 +512,32 @@ void vmc_debugfs_exit(void);
 void vmc_debugfs_add(struct vmc_container *c);
 void vmc_debugfs_remove(struct vmc_container *c);
 void vmc_debugfs_add_vm(struct vmc_vm *vm);
-void vmc_debugfs_stat_add(size_t offset, u64 n);
 
-/* stats: per container under its lock, and module-wide */
-void vmc_stat_add(struct vmc_container *c, size_t offset, u64 n);
-void vmc_stat_sub(struct vmc_container *c, size_t offset, u64 n);
+/* Counters: per container under its lock, per VM under its lock, and module-wide. */
+#define VMC_NR_STATS	(sizeof(struct vmc_stats) / sizeof(u64))
+extern atomic64_t vmc_totals[VMC_NR_STATS];
+
+static inline void vmc_stat_add(struct vmc_container *c, size_t offset, u64 n)
+{
+	lockdep_assert_held(&c->lock);
+	*(u64 *)((char *)&c->stats + offset) += n;
+	atomic64_add(n, &vmc_totals[offset / sizeof(u64)]);
+}
+
+static inline void vmc_stat_sub(struct vmc_container *c, size_t offset, u64 n)
+{
+	lockdep_assert_held(&c->lock);
+	*(u64 *)((char *)&c->stats + offset) -= n;
+	atomic64_sub(n, &vmc_totals[offset / sizeof(u64)]);
+}
+
+static inline void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n)
+{
+	lockdep_assert_held(&vm->lock);
+	*(u64 *)((char *)&vm->stats + offset) += n;
+	atomic64_add(n, &vmc_totals[offset / sizeof(u64)]);
+}
+
 #define vmc_count(c, field, n) \
 	vmc_stat_add(c, offsetof(struct vmc_stats, field), n)
 #define vmc_uncount(c, field, n) \

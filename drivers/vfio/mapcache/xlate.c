@@ -1,20 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The translation cache (lazy mode): UNMAP_DMA leaves a mapping's IOMMU
- * translation in place and files it here, keyed by IOVA in its container
- * and by virtual address in its VM.  A MAP_DMA of exactly the same IOVA,
- * size, address and permissions takes it back without pinning, writing page
- * tables or flushing: a full hit.  Anything else that overlaps it, the
- * eviction of one of its pages, the mmu notifier or a mode change tears it
- * down: unmap, one IOTLB sync, and only then may its pages be unpinned.
- * A translation a MAP_DMA replaces joins the IOTLB gather of its container,
- * synced once per request (a whole batch is one request); until then it
- * still holds its pins, and an eviction that picks one of them leaves the
- * page to vmc_pc_xlate_put().
+ * translation in place and marks it cached, in the container's tree of
+ * mappings (keyed by IOVA) and in its VM's tree by virtual address.  A
+ * MAP_DMA of exactly the same IOVA, size, address and permissions makes it
+ * live again without pinning, writing page tables or flushing, or moving
+ * it between trees: a full hit is a state change.  Anything else that
+ * overlaps it, the eviction of one of its pages, the mmu notifier or a
+ * mode change tears it down: unmap, one IOTLB sync, and only then may its
+ * pages be unpinned.  A translation a MAP_DMA replaces joins the IOTLB
+ * gather of its container, synced once per request (a whole batch is one
+ * request); until then it still holds its pins, and an eviction that picks
+ * one of them leaves the page to vmc_pc_xlate_put().
  *
- * All of it runs under vmc_vm.lock; a cached translation's container
+ * Everything here runs under vmc_vm.lock; a cached translation's container
  * cannot lose a domain meanwhile, because domains change under that lock
- * too (see container.c).
+ * too (see container.c).  Only a container links into or erases from its
+ * own tree (its lock): what others tear down stays there, DEAD, until the
+ * container reaps it at its next request (vmc_xc_reap()).
  */
 #include <linux/interval_tree_generic.h>
 #include <linux/mm.h>
@@ -65,12 +68,18 @@ static void vmc_xc_unmap(struct vmc_vm *vm, struct vmc_dma *dma,
 }
 
 /* After the sync: the pages of @dma are no longer reachable through it. */
-static void vmc_xc_release(struct vmc_vm *vm, struct vmc_dma *dma)
+static void vmc_xc_put_pins(struct vmc_vm *vm, struct vmc_dma *dma)
 {
 	unsigned long i;
 
 	for (i = 0; i < dma->nr_pins; i++)
 		vmc_pc_xlate_put(vm, dma->pins[i]);
+	dma->nr_pins = 0;
+}
+
+static void vmc_xc_release(struct vmc_vm *vm, struct vmc_dma *dma)
+{
+	vmc_xc_put_pins(vm, dma);
 	mmdrop(dma->mm);
 	vmc_dma_free(dma);
 }
@@ -93,7 +102,7 @@ void vmc_xc_release_list(struct vmc_vm *vm, struct list_head *list)
 	vmc_vm_unaccount_flush(vm);
 }
 
-/* Tear down the cached translations on @list: unmap all, sync, release. */
+/* Tear down the DEAD translations on @list: unmap all, sync, release. */
 static void vmc_xc_destroy_list(struct vmc_vm *vm, struct list_head *list)
 {
 	struct iommu_domain *first = NULL;
@@ -109,108 +118,177 @@ static void vmc_xc_destroy_list(struct vmc_vm *vm, struct list_head *list)
 		iommu_iotlb_sync(first, &gather);
 		vmc_vm_stat(vm, iotlb_flushes, 1);
 	}
+	/* Still in their containers' trees, which only the owner may change. */
 	list_for_each_entry_safe(dma, tmp, list, release) {
-		list_del(&dma->release);
-		vmc_xc_release(vm, dma);
+		vmc_xc_put_pins(vm, dma);
+		list_move_tail(&dma->release, &dma->c->dead);
+		WRITE_ONCE(dma->c->nr_dead, dma->c->nr_dead + 1);
 	}
 }
 
-/* Take @dma out of both trees onto @list, for vmc_xc_destroy_list(). */
-static void vmc_xc_unlink(struct vmc_vm *vm, struct vmc_dma *dma, struct list_head *list)
+static void vmc_xc_vtree_del(struct vmc_vm *vm, struct vmc_dma *dma)
 {
-	rb_erase(&dma->node, &dma->c->xlate_root);
 	vmc_xc_vtree_remove(dma, &vm->xlates);
+	dma->in_vtree = false;
+}
+
+/* Mark a cached translation DEAD, onto @list for vmc_xc_destroy_list(). */
+static void vmc_xc_doom(struct vmc_vm *vm, struct vmc_dma *dma, struct list_head *list)
+{
+	WRITE_ONCE(dma->state, VMC_DMA_DEAD);
+	vmc_xc_vtree_del(vm, dma);
 	list_add_tail(&dma->release, list);
+}
+
+/* Free a DEAD vmc_dma of @c (both locks held). */
+static void vmc_xc_free_dead(struct vmc_container *c, struct vmc_dma *dma)
+{
+	vmc_dma_erase(c, dma);
+	list_del(&dma->release);
+	WRITE_ONCE(c->nr_dead, c->nr_dead - 1);
+	mmdrop(dma->mm);
+	vmc_dma_free(dma);
+}
+
+/**
+ * vmc_xc_reap() - free the DEAD vmc_dmas of a container
+ * @c: the container (lock held), at the start of a request
+ *
+ * Others tear down cached translations under the VM's lock alone and leave
+ * the vmc_dma in the tree of its container, which frees it here.
+ */
+void vmc_xc_reap(struct vmc_container *c)
+{
+	struct vmc_dma *dma, *tmp;
+
+	if (!c->vm)
+		return;
+	mutex_lock(&c->vm->lock);
+	list_for_each_entry_safe(dma, tmp, &c->dead, release)
+		vmc_xc_free_dead(c, dma);
+	mutex_unlock(&c->vm->lock);
 }
 
 /**
  * vmc_xc_cache() - keep the translation of a mapping the guest unmapped
  * @c: its container (lock held)
- * @dma: the mapping, unlinked from the live tree, fully mapped
+ * @dma: the mapping, live, fully mapped through the pin cache
  *
- * Its pins stop being live but stay referenced by the translation.
+ * Its pins stop being live but stay referenced by the translation.  Not
+ * kept once the VM left lazy mode, nor if a page is stale: the VMM's
+ * address no longer maps it, and a full hit must never reach it.
+ *
+ * Return: true if cached; false leaves @dma live for a plain removal.
  */
-void vmc_xc_cache(struct vmc_container *c, struct vmc_dma *dma)
+bool vmc_xc_cache(struct vmc_container *c, struct vmc_dma *dma)
 {
 	struct vmc_vm *vm = c->vm;
 	unsigned long i;
 
 	mutex_lock(&vm->lock);
-	vmc_dma_link_in(&c->xlate_root, dma);
-	vmc_xc_vtree_insert(dma, &vm->xlates);
+	if (vm->mode != VMC_MODE_LAZY)
+		goto out_live;
 	for (i = 0; i < dma->nr_pins; i++)
-		vmc_pc_xlate_get(vm, dma->pins[i]);
+		if (dma->pins[i]->stale)
+			goto out_live;
+	WRITE_ONCE(dma->state, VMC_DMA_CACHED);
+	if (!dma->in_vtree) {
+		vmc_xc_vtree_insert(dma, &vm->xlates);
+		dma->in_vtree = true;
+	}
+	vmc_pc_xlate_get(vm, dma->pins, dma->nr_pins);
 	mutex_unlock(&vm->lock);
+	return true;
+
+out_live:
+	mutex_unlock(&vm->lock);
+	return false;
 }
 
 /**
- * vmc_xc_hit() - take back a cached translation for a MAP_DMA, if one fits
+ * vmc_xc_forget() - take a live mapping that goes out of the VM's tree
+ * @c: its container (lock held)
+ * @dma: the mapping, live
+ */
+void vmc_xc_forget(struct vmc_container *c, struct vmc_dma *dma)
+{
+	/* Only the container changes this while @dma is live. */
+	if (!dma->in_vtree)
+		return;
+	mutex_lock(&c->vm->lock);
+	vmc_xc_vtree_del(c->vm, dma);
+	mutex_unlock(&c->vm->lock);
+}
+
+/**
+ * vmc_xc_hit() - take back a cached translation for a MAP_DMA, if it fits
  * @c: the container (lock held)
+ * @dma: the lowest mapping the request overlaps, none of them live
  * @iova: first IOVA of the request
  * @vaddr: its virtual address
  * @size: its size
  * @prot: its permissions
  *
- * Return: true for a full hit: the mapping is live again, nothing else done.
+ * Return: true for a full hit: @dma is live again, nothing else done.
  */
-bool vmc_xc_hit(struct vmc_container *c, u64 iova, unsigned long vaddr, u64 size, int prot)
+bool vmc_xc_hit(struct vmc_container *c, struct vmc_dma *dma, u64 iova,
+		unsigned long vaddr, u64 size, int prot)
 {
 	struct vmc_vm *vm = c->vm;
-	struct vmc_dma *dma;
-	unsigned long i;
 
-	/*
-	 * Only this container's UNMAP_DMA (its lock is held) adds entries:
-	 * an empty tree stays empty while we look.
-	 */
-	if (!vm || vm->mm != current->mm || !READ_ONCE(c->xlate_root.rb_node))
+	/* A non-live mapping never changes these; its state may change. */
+	if (dma->iova != iova || dma->size != size || dma->vaddr != vaddr ||
+	    dma->prot != prot || vm->mm != current->mm)
 		return false;
 	mutex_lock(&vm->lock);
-	dma = vmc_dma_find_in(&c->xlate_root, iova, iova + size - 1);
-	if (!dma || dma->iova != iova || dma->size != size || dma->vaddr != vaddr ||
-	    dma->prot != prot) {
+	if (dma->state != VMC_DMA_CACHED) {
 		mutex_unlock(&vm->lock);
 		return false;
 	}
-	rb_erase(&dma->node, &c->xlate_root);
-	vmc_xc_vtree_remove(dma, &vm->xlates);
-	for (i = 0; i < dma->nr_pins; i++)
-		vmc_pc_xlate_reuse(vm, dma->pins[i]);
+	WRITE_ONCE(dma->state, VMC_DMA_LIVE);
+	vmc_pc_xlate_reuse(vm, dma->pins, dma->nr_pins);
 	vmc_vm_stat(vm, full_hits, dma->nr_pins);
 	mutex_unlock(&vm->lock);
 	trace_vmc_full_hit(vm->pid, iova, vaddr, size);
-	vmc_dma_link_in(&c->dma_root, dma);
 	c->dma_avail--;
 	return true;
 }
 
 /**
- * vmc_xc_drop_iova() - tear down cached translations of @c in [iova, last]
+ * vmc_xc_drop_iova() - tear down what is not live in [iova, last] of @c
  * @c: the container (lock held)
  * @iova: first IOVA
  * @last: last IOVA
  *
- * Unmapped into the container's gather: a new mapping may take the IOVAs
- * at once, and the pins go after the request's vmc_dma_flush().
+ * Cached translations are unmapped into the container's gather: a new
+ * mapping may take the IOVAs at once, and the pins go after the request's
+ * vmc_dma_flush().  Dead ones are freed.
  */
 void vmc_xc_drop_iova(struct vmc_container *c, u64 iova, u64 last)
 {
+	struct vmc_dma *dma = c->vm ? vmc_dma_find(c, iova, last) : NULL, *next;
 	struct vmc_vm *vm = c->vm;
-	struct vmc_dma *dma;
 
-	if (!vm || !READ_ONCE(c->xlate_root.rb_node))
+	if (!dma)
 		return;
 	mutex_lock(&vm->lock);
-	while ((dma = vmc_dma_find_in(&c->xlate_root, iova, last))) {
-		vmc_xc_unlink(vm, dma, &c->xlate_release);
-		vmc_dma_unmap_iova(c, dma->iova, dma->size);
+	for (; dma; dma = next) {
+		next = vmc_dma_next(dma, last);
+		if (dma->state == VMC_DMA_DEAD) {
+			vmc_xc_free_dead(c, dma);
+		} else if (dma->state == VMC_DMA_CACHED) {
+			vmc_dma_erase(c, dma);
+			vmc_xc_vtree_del(vm, dma);
+			list_add_tail(&dma->release, &c->xlate_release);
+			vmc_dma_unmap_iova(c, dma->iova, dma->size);
+		}
 	}
 	mutex_unlock(&vm->lock);
 }
 
 /**
  * vmc_xc_drop_container() - tear down every cached translation of @c
- * @c: the container, going away or losing its last domain (lock held)
+ * @c: the container, going away or changing its domains (lock held)
  */
 void vmc_xc_drop_container(struct vmc_container *c)
 {
@@ -228,11 +306,16 @@ void vmc_xc_drop_container(struct vmc_container *c)
  */
 void vmc_xc_unlink_vaddr(struct vmc_vm *vm, unsigned long start, unsigned long last)
 {
-	struct vmc_dma *dma;
+	struct vmc_dma *dma, *next;
 
 	lockdep_assert_held(&vm->lock);
-	while ((dma = vmc_xc_vtree_iter_first(&vm->xlates, start, last)))
-		vmc_xc_unlink(vm, dma, &vm->xlate_doomed);
+	dma = vmc_xc_vtree_iter_first(&vm->xlates, start, last);
+	for (; dma; dma = next) {
+		next = vmc_xc_vtree_iter_next(dma, start, last);
+		/* Live mappings keep their translation, as in type1. */
+		if (dma->state == VMC_DMA_CACHED)
+			vmc_xc_doom(vm, dma, &vm->xlate_doomed);
+	}
 }
 
 /**

@@ -548,4 +548,84 @@ TEST_F(cache, lazy_madvise_unmaps)
 	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_B, 0, 512));
 }
 
+/*
+ * Lazy: the VMM remaps the address of a live mapping; the guest unmaps it.
+ * Its page is stale, so no translation is kept: mapping the same (IOVA,
+ * address) again reaches the new memory, never the old page.
+ */
+TEST_F(cache, lazy_live_remap_not_cached)
+{
+	uint8_t *p;
+
+	ASSERT_EQ(0, vm_set(self, "mode", "lazy"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, PG, R);
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
+	p = mmap(self->buf, PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+	ASSERT_EQ(self->buf, p);
+	vmc_fill_pattern(p, PG, 99);
+	test_unmap(IOVA_A, PG, PG);
+	ASSERT_EQ(0, vm_stat(self, "full_hits"));
+	test_map(IOVA_A, self->buf, PG, R);
+	ASSERT_EQ(0, vm_stat(self, "full_hits"));
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
+}
+
+/*
+ * Lazy: a cached translation torn down by an eviction is gone for every
+ * request of its container: unmapping it unmaps nothing, mapping it again
+ * is no full hit, and another page can take its IOVA.
+ */
+TEST_F(cache, lazy_evicted_is_gone)
+{
+	ASSERT_EQ(0, vm_set(self, "mode", "lazy"));
+	ASSERT_EQ(0, vm_set(self, "quota_bytes", "12288"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, PG, R);
+	test_unmap(IOVA_A, PG, PG);
+	test_map(IOVA_B, self->buf + PG, PG, R);
+	test_map(IOVA_B + PG, self->buf + 2 * PG, PG, R);
+	ASSERT_EQ(1, vm_stat(self, "evictions"));
+	test_unmap(IOVA_A, PG, 0);
+	test_unmap(IOVA_B + PG, PG, PG);
+	test_map(IOVA_A, self->buf, PG, R);
+	ASSERT_EQ(0, vm_stat(self, "full_hits"));
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 0));
+	test_unmap(IOVA_A, PG, PG);
+	test_unmap(IOVA_B, PG, PG);
+	/* Another page takes both IOVAs, cached or not. */
+	test_map(IOVA_A, self->buf + 3 * PG, PG, R);
+	test_map(IOVA_B, self->buf + 3 * PG, PG, R);
+	ASSERT_EQ(1, dma_reads_page(self, IOVA_B, 3));
+	ASSERT_GE(3 * PG, vm_bytes(self, "pinned_bytes"));
+}
+
+/*
+ * Lazy then strict: a mapping taken back by a full hit and unmapped after
+ * the switch goes as in type1, and the VMM's address space can change
+ * under what it used (the mmu notifier looks there).
+ */
+TEST_F(cache, lazy_hit_then_strict)
+{
+	ASSERT_EQ(0, vm_set(self, "mode", "lazy"));
+	test_map(IOVA_OUT, self->out, PG, W);
+	test_map(IOVA_A, self->buf, 2 * PG, R);
+	test_unmap(IOVA_A, 2 * PG, 2 * PG);
+	test_map(IOVA_A, self->buf, 2 * PG, R);
+	ASSERT_EQ(2, vm_stat(self, "full_hits"));
+	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
+	test_unmap(IOVA_A, 2 * PG, 2 * PG);
+	vmc_expect_dmar_faults(1);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_A, 0, 512));
+	ASSERT_EQ(3 * PG, vm_bytes(self, "pinned_bytes"));
+	ASSERT_EQ(0, madvise(self->buf, 2 * PG, MADV_DONTNEED));
+	ASSERT_EQ(PG, vm_bytes(self, "pinned_bytes"));
+	test_map(IOVA_A, self->buf, PG, R);
+	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_A, 0, 512));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env, IOVA_OUT, 0, 512));
+	ASSERT_TRUE(vmc_all_bytes(self->out, 512, 0));
+}
+
 TEST_HARNESS_MAIN
