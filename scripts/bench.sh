@@ -107,6 +107,9 @@ if [[ $sections == *r* ]]; then
   median over the runs (below 1 = cheaper than type1).
   pins, flush, full, pinhit: pages pinned, IOTLB flushes, full hits and
   pin hits per map+unmap pair, counted by the module over the timed laps.
+  bulk_us: a pair's mean over one more lap timed as a whole, without the
+  two clock reads per request that the medians carry; bulk_vs: its ratio
+  to type1's bulk lap, median over the runs.
 EOT
 	grep -E '^# ring' <<< "$clean" | sed 's/^# /  /' || true
 fi

@@ -22,6 +22,20 @@
 #include "compat.h"
 #include "vmc.h"
 
+/* Every vmc_dma of every container: one per guest mapping, made and freed often. */
+static struct kmem_cache *vmc_dma_cache;
+
+int vmc_dma_module_init(void)
+{
+	vmc_dma_cache = KMEM_CACHE(vmc_dma, 0);
+	return vmc_dma_cache ? 0 : -ENOMEM;
+}
+
+void vmc_dma_module_exit(void)
+{
+	kmem_cache_destroy(vmc_dma_cache);
+}
+
 static unsigned int vmc_dma_hint(u64 iova)
 {
 	return (iova >> PAGE_SHIFT) & (VMC_DMA_HINTS - 1);
@@ -169,7 +183,7 @@ void vmc_dma_free(struct vmc_dma *dma)
 {
 	if (dma->pins != &dma->pin1)
 		kvfree(dma->pins);
-	kfree(dma);
+	kmem_cache_free(vmc_dma_cache, dma);
 }
 
 /* Unmapped cached mappings give their live references back to the VM's cache. */
@@ -327,7 +341,7 @@ static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool la
 	}
 	vmc_dma_unmap_pages(c, dma, dma->size);
 	vmc_unaccount(dma->mm, dma->size >> PAGE_SHIFT);
-	kfree(dma);
+	kmem_cache_free(vmc_dma_cache, dma);
 }
 
 /* Every live mapping goes; cached ones are left to vmc_xc_drop_container(). */
@@ -591,7 +605,7 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 		vmc_xc_drop_iova(c, iova, iova + size - 1);
 	}
 
-	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
+	dma = kmem_cache_zalloc(vmc_dma_cache, GFP_KERNEL_ACCOUNT);
 	if (!dma)
 		return -ENOMEM;
 	dma->iova = iova;

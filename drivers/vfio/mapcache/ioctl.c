@@ -119,7 +119,7 @@ static void vmc_request_lock(struct vmc_container *c)
 }
 
 /* A request done: counted for the container and, lock-free, for its VM. */
-static void vmc_count_request(struct vmc_container *c, bool unmap)
+static inline void vmc_count_request(struct vmc_container *c, bool unmap)
 {
 	if (unmap)
 		vmc_count(c, unmap_requests, 1);
@@ -311,9 +311,6 @@ static int vmc_batch_one(struct vmc_container *c, struct vfio_mapcache_batch_ent
 /* Largest entry a later version of the ABI may hand in. */
 #define VMC_BATCH_ENTRY_MAX	4096
 
-static_assert(offsetof(struct vfio_mapcache_batch_entry, result) ==
-	      offsetofend(struct vfio_mapcache_batch_entry, size));
-
 /* Entries of a batch small enough for the stack: no allocation for those. */
 #define VMC_BATCH_FEW		8
 
@@ -353,21 +350,26 @@ static int vmc_batch_write(const struct vfio_mapcache_batch *b, void __user *arg
 			   const struct vfio_mapcache_batch_entry *v, u32 nr)
 {
 	void __user *uv = u64_to_user_ptr(b->entries);
-	const size_t off = offsetof(struct vfio_mapcache_batch_entry, size);
-	const size_t len = offsetofend(struct vfio_mapcache_batch_entry, result) - off;
+	struct vfio_mapcache_batch_entry __user *ue;
 	u32 i;
 
-	/* Entries of our size: one copy (the fields not written are as read). */
-	if (b->entry_size == sizeof(*v) && nr) {
-		if (copy_to_user(uv, v, array_size(nr, sizeof(*v))))
+	/* Only the fields the call changes: a few stores, no copy of entries. */
+	if (nr) {
+		if (!user_write_access_begin(uv, (size_t)nr * b->entry_size))
 			return -EFAULT;
-		nr = 0;
+		for (i = 0; i < nr; i++) {
+			ue = uv + (size_t)i * b->entry_size;
+			unsafe_put_user(v[i].size, &ue->size, efault);
+			unsafe_put_user(v[i].result, &ue->result, efault);
+		}
+		user_write_access_end();
 	}
-	for (i = 0; i < nr; i++)
-		if (copy_to_user(uv + (size_t)i * b->entry_size + off, &v[i].size, len))
-			return -EFAULT;
 	return put_user(b->nr_done, (u32 __user *)(arg + offsetof(struct vfio_mapcache_batch,
 								  nr_done)));
+
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /* Run the entries in order until one fails; one flush for all of them. */

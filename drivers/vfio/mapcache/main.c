@@ -140,9 +140,12 @@ static int __init vmc_init(void)
 {
 	int ret;
 
-	ret = vmc_pc_module_init();
+	ret = vmc_dma_module_init();
 	if (ret)
 		return ret;
+	ret = vmc_pc_module_init();
+	if (ret)
+		goto err_dma;
 	ret = vmc_vm_init();
 	if (ret)
 		goto err_pc;
@@ -162,6 +165,8 @@ err_vm:
 	vmc_vm_exit();
 err_pc:
 	vmc_pc_module_exit();
+err_dma:
+	vmc_dma_module_exit();
 	return ret;
 }
 
@@ -172,6 +177,7 @@ static void __exit vmc_exit(void)
 	vmc_vm_shrinker_exit();
 	vmc_vm_exit();
 	vmc_pc_module_exit();
+	vmc_dma_module_exit();
 }
 
 module_init(vmc_init);

@@ -713,8 +713,10 @@ out_unreserve:
 int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 	       bool write, struct vmc_pin **pins, bool room_coming)
 {
-	struct page *few[VMC_PIN_FEW], **pages = few;
-	DECLARE_BITMAP(missed, VMC_PIN_BATCH);
+	/* Written before read (GUP, vmc_pc_note_misses()): not zeroed first. */
+	struct page *few[VMC_PIN_FEW] __uninitialized;
+	DECLARE_BITMAP(missed, VMC_PIN_BATCH) __uninitialized;
+	struct page **pages = few;
 	/* A hint: vmc_pf_map() looks again under the lock. */
 	bool prefetch = !!READ_ONCE(vm->ag);
 	unsigned long done = 0;

@@ -36,15 +36,11 @@ static LIST_HEAD(vmc_vms);
 static struct kset *vmc_kset;
 static struct shrinker *vmc_shrinker;
 
-/* Take pages off locked_vm that were unpinned where that was not allowed. */
-void vmc_vm_unaccount_flush(struct vmc_vm *vm)
+/* See vmc_vm_unaccount_flush(). */
+void vmc_vm_unaccount_pending(struct vmc_vm *vm)
 {
-	long n;
+	long n = atomic_long_xchg(&vm->unaccount, 0);
 
-	/* Mostly nothing is owed: a plain read, no atomic exchange. */
-	if (!atomic_long_read(&vm->unaccount))
-		return;
-	n = atomic_long_xchg(&vm->unaccount, 0);
 	if (n && mmget_not_zero(vm->mm)) {
 		account_locked_vm(vm->mm, n, false);
 		mmput(vm->mm);

@@ -382,7 +382,16 @@ int vmc_vm_init(void);
 void vmc_vm_exit(void);
 struct vmc_vm *vmc_vm_get(void);
 void vmc_vm_put(struct vmc_vm *vm);
-void vmc_vm_unaccount_flush(struct vmc_vm *vm);
+void vmc_vm_unaccount_pending(struct vmc_vm *vm);
+
+/* Take pages off locked_vm that were unpinned where that was not allowed. */
+static inline void vmc_vm_unaccount_flush(struct vmc_vm *vm)
+{
+	/* Mostly nothing is owed: a plain read, no atomic exchange. */
+	if (atomic_long_read(&vm->unaccount))
+		vmc_vm_unaccount_pending(vm);
+}
+
 int vmc_vm_shrinker_init(void);
 void vmc_vm_shrinker_exit(void);
 
@@ -446,6 +455,8 @@ bool vmc_enforce_cc(struct vmc_container *c);
 bool vmc_iova_valid(struct vmc_container *c, u64 iova, u64 last);
 
 /* dma.c */
+int vmc_dma_module_init(void);
+void vmc_dma_module_exit(void);
 struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last);
 struct vmc_dma *vmc_dma_next(struct vmc_dma *dma, u64 last);
 struct vmc_dma *vmc_dma_find_live(struct vmc_container *c, u64 iova, u64 last);
