@@ -132,18 +132,6 @@ bool vmc_enforce_cc(struct vmc_container *c)
 	return true;
 }
 
-/* Is [iova, last] inside one usable IOVA range? */
-bool vmc_iova_valid(struct vmc_container *c, u64 iova, u64 last)
-{
-	unsigned int i;
-
-	lockdep_assert_held(&c->lock);
-	for (i = 0; i < c->nr_iova_ranges; i++)
-		if (c->iova_ranges[i].iova <= iova && last <= c->iova_ranges[i].last)
-			return true;
-	return false;
-}
-
 /*
  * Remove [iova, last] from the sorted ranges in @r (room for *@nr + 1
  * entries): a range that contains it splits in two.

@@ -36,28 +36,12 @@ void vmc_dma_module_exit(void)
 	kmem_cache_destroy(vmc_dma_cache);
 }
 
-static unsigned int vmc_dma_hint(u64 iova)
+/* See vmc_dma_find(): the tree, when the hint does not answer. */
+struct vmc_dma *vmc_dma_find_tree(struct vmc_container *c, u64 iova, u64 last)
 {
-	return (iova >> PAGE_SHIFT) & (VMC_DMA_HINTS - 1);
-}
-
-/**
- * vmc_dma_find() - the lowest mapping of @c that overlaps [iova, last]
- * @c: the container (lock held)
- * @iova: first IOVA
- * @last: last IOVA
- *
- * Return: a live, cached or dead vmc_dma, or NULL.
- */
-struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last)
-{
-	struct vmc_dma *found = c->hint[vmc_dma_hint(iova)];
 	struct rb_node *n = c->dma_root.rb_node;
+	struct vmc_dma *found = NULL;
 
-	/* Mappings never overlap: none below one that starts at @iova reaches it. */
-	if (found && found->iova == iova)
-		return found;
-	found = NULL;
 	while (n) {
 		struct vmc_dma *dma = rb_entry(n, struct vmc_dma, node);
 

@@ -452,12 +452,47 @@ int vmc_attach_group(void *iommu_data, struct iommu_group *group,
 		     enum vfio_group_type type);
 void vmc_detach_group(void *iommu_data, struct iommu_group *group);
 bool vmc_enforce_cc(struct vmc_container *c);
-bool vmc_iova_valid(struct vmc_container *c, u64 iova, u64 last);
+
+/* Is [iova, last] inside one usable IOVA range of @c? */
+static inline bool vmc_iova_valid(struct vmc_container *c, u64 iova, u64 last)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&c->lock);
+	for (i = 0; i < c->nr_iova_ranges; i++)
+		if (c->iova_ranges[i].iova <= iova && last <= c->iova_ranges[i].last)
+			return true;
+	return false;
+}
 
 /* dma.c */
 int vmc_dma_module_init(void);
 void vmc_dma_module_exit(void);
-struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last);
+struct vmc_dma *vmc_dma_find_tree(struct vmc_container *c, u64 iova, u64 last);
+
+static inline unsigned int vmc_dma_hint(u64 iova)
+{
+	return (iova >> PAGE_SHIFT) & (VMC_DMA_HINTS - 1);
+}
+
+/**
+ * vmc_dma_find() - the lowest mapping of @c that overlaps [iova, last]
+ * @c: the container (lock held)
+ * @iova: first IOVA
+ * @last: last IOVA
+ *
+ * Return: a live, cached or dead vmc_dma, or NULL.
+ */
+static inline struct vmc_dma *vmc_dma_find(struct vmc_container *c, u64 iova, u64 last)
+{
+	struct vmc_dma *dma = c->hint[vmc_dma_hint(iova)];
+
+	/* Mappings never overlap: none below one that starts at @iova reaches it. */
+	if (dma && dma->iova == iova)
+		return dma;
+	return vmc_dma_find_tree(c, iova, last);
+}
+
 struct vmc_dma *vmc_dma_next(struct vmc_dma *dma, u64 last);
 struct vmc_dma *vmc_dma_find_live(struct vmc_container *c, u64 iova, u64 last);
 void vmc_dma_erase(struct vmc_container *c, struct vmc_dma *dma);
