@@ -508,8 +508,12 @@ TEST_F(cache, lazy_replacement)
 	ASSERT_EQ(1, dma_reads_page(self, IOVA_A, 3));
 }
 
-/* Lazy: evicting a page first takes its cached translation away. */
-TEST_F(cache, lazy_eviction_unmaps)
+/*
+ * Lazy, a quota of 3 pages: IOVA_A cached to page 0, which a miss then
+ * evicts; pages 1 and 2 live at IOVA_B and IOVA_B + PG.
+ */
+static void lazy_evict_page0(struct __test_metadata *_metadata,
+			     struct _test_data_cache *self)
 {
 	ASSERT_EQ(0, vm_set(self, "mode", "lazy"));
 	ASSERT_EQ(0, vm_set(self, "quota_bytes", "12288"));
@@ -520,6 +524,12 @@ TEST_F(cache, lazy_eviction_unmaps)
 	/* Page 0 is the only candidate: the next miss evicts it. */
 	test_map(IOVA_B + PG, self->buf + 2 * PG, PG, R);
 	ASSERT_EQ(1, vm_stat(self, "evictions"));
+}
+
+/* Lazy: evicting a page first takes its cached translation away. */
+TEST_F(cache, lazy_eviction_unmaps)
+{
+	lazy_evict_page0(_metadata, self);
 	ASSERT_GE(3 * PG, vm_bytes(self, "pinned_bytes"));
 	vmc_expect_dmar_faults(1);
 	memset(self->out, UNTOUCHED, PG);
@@ -579,14 +589,7 @@ TEST_F(cache, lazy_live_remap_not_cached)
  */
 TEST_F(cache, lazy_evicted_is_gone)
 {
-	ASSERT_EQ(0, vm_set(self, "mode", "lazy"));
-	ASSERT_EQ(0, vm_set(self, "quota_bytes", "12288"));
-	test_map(IOVA_OUT, self->out, PG, W);
-	test_map(IOVA_A, self->buf, PG, R);
-	test_unmap(IOVA_A, PG, PG);
-	test_map(IOVA_B, self->buf + PG, PG, R);
-	test_map(IOVA_B + PG, self->buf + 2 * PG, PG, R);
-	ASSERT_EQ(1, vm_stat(self, "evictions"));
+	lazy_evict_page0(_metadata, self);
 	test_unmap(IOVA_A, PG, 0);
 	test_unmap(IOVA_B + PG, PG, PG);
 	test_map(IOVA_A, self->buf, PG, R);
