@@ -592,6 +592,7 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 	dma = kmem_cache_zalloc(vmc_dma_cache, GFP_KERNEL_ACCOUNT);
 	if (!dma)
 		return -ENOMEM;
+	RB_CLEAR_NODE(&dma->vnode);
 	dma->iova = iova;
 	dma->size = size;
 	dma->vaddr = vaddr;

@@ -114,7 +114,8 @@ out_free:
 static void vmc_request_lock(struct vmc_container *c)
 {
 	mutex_lock(&c->lock);
-	if (unlikely(READ_ONCE(c->nr_dead)))
+	/* Only a hint without the VM's lock: vmc_xc_reap() looks again. */
+	if (unlikely(!list_empty(&c->dead)))
 		vmc_xc_reap(c);
 }
 

@@ -150,7 +150,7 @@ struct vmc_pin {
  *        allocated before it is taken
  * @pins: vmc_pins by virtual page number (stale ones are not here)
  * @xlates: vmc_dmas of every container whose translation is or was cached
- *          (lazy mode), by virtual address; see vmc_dma.in_vtree
+ *          (lazy mode), by virtual address; see vmc_dma.vnode
  * @xlate_doomed: cached translations unlinked, waiting for their teardown
  * @policy: eviction order of the candidates
  * @pmem: history storage of @policy
@@ -255,7 +255,10 @@ enum vmc_dma_state {
 /**
  * struct vmc_dma - one MAP_DMA mapping, as userspace made it
  * @node: link in vmc_container.dma_root, keyed by @iova
- * @vnode: link in vmc_vm.xlates while @in_vtree, keyed by @vaddr
+ * @vnode: link in vmc_vm.xlates, keyed by @vaddr, or cleared (RB_EMPTY_NODE)
+ *         when not there (vmc_vm.lock); a mapping cached once stays there
+ *         while live again, so a full hit touches no tree; only its
+ *         container changes this while the mapping is live
  * @vsub_last: interval tree bookkeeping of @vnode
  * @c: the container whose domains hold it
  * @iova: first IOVA
@@ -266,8 +269,6 @@ enum vmc_dma_state {
  *         container's lock but for CACHED to DEAD); a LIVE mapping only
  *         changes under its container's lock, which may test for LIVE
  *         without vmc_vm.lock
- * @in_vtree: in vmc_vm.xlates (vmc_vm.lock); a mapping cached once stays
- *            there while live again, so a full hit touches no tree
  * @mm: the mm that was pinned (a grab, not a user reference)
  * @pins: the VM's pins of each page, when the pin cache serves it; NULL
  *        when the mapping pinned its pages itself (mode off)
@@ -288,7 +289,6 @@ struct vmc_dma {
 	unsigned long vaddr;
 	int prot;
 	u8 state;
-	bool in_vtree;
 	struct mm_struct *mm;
 	struct vmc_pin **pins;
 	unsigned long nr_pins;
@@ -310,7 +310,7 @@ struct vmc_unpin {
 
 /**
  * struct vmc_container - the iommu_data of one VFIO container
- * @lock: protects every field below but @dead and @nr_dead; held across
+ * @lock: protects every field below but @dead; held across
  *        MAP/UNMAP, attach/detach
  * @domains: the container's vmc_domains; the first one answers
  *           iova-to-phys lookups at unmap time
@@ -333,8 +333,7 @@ struct vmc_unpin {
  * @xlate_release: cached translations torn down under @gather, whose pins
  *                 are released after the sync
  * @dead: DEAD vmc_dmas still in @dma_root, for vmc_xc_reap(); protected by
- *        vmc_vm.lock, not by @lock
- * @nr_dead: entries on @dead (vmc_vm.lock; read without it as a hint)
+ *        vmc_vm.lock, not by @lock (tested without it, as a hint)
  * @vm: the VM of the process that set the container up, or NULL
  * @stats: counters
  * @id: number shown in debugfs
@@ -342,7 +341,7 @@ struct vmc_unpin {
  * @debugfs: this container's debugfs directory
  */
 struct vmc_container {
-	struct mutex lock;	/* protects every field below but dead, nr_dead */
+	struct mutex lock;	/* protects every field below but dead */
 	struct list_head domains;
 	struct rb_root dma_root;
 	struct vmc_dma *hint[VMC_DMA_HINTS];
@@ -357,7 +356,6 @@ struct vmc_container {
 	struct list_head release;
 	struct list_head xlate_release;
 	struct list_head dead;
-	unsigned int nr_dead;
 	struct vmc_vm *vm;
 	struct vmc_stats stats;
 	unsigned int id;
@@ -529,6 +527,12 @@ static inline void vmc_dma_flush(struct vmc_container *c)
 static inline bool vmc_dma_live(const struct vmc_dma *dma)
 {
 	return READ_ONCE(dma->state) == VMC_DMA_LIVE;
+}
+
+/* Is @dma in its VM's tree by address?  See vmc_dma.vnode. */
+static inline bool vmc_dma_in_vtree(const struct vmc_dma *dma)
+{
+	return !RB_EMPTY_NODE(&dma->vnode);
 }
 
 bool vmc_xc_hit(struct vmc_container *c, struct vmc_dma *dma, u64 iova,

@@ -122,14 +122,13 @@ static void vmc_xc_destroy_list(struct vmc_vm *vm, struct list_head *list)
 	list_for_each_entry_safe(dma, tmp, list, release) {
 		vmc_xc_put_pins(vm, dma);
 		list_move_tail(&dma->release, &dma->c->dead);
-		WRITE_ONCE(dma->c->nr_dead, dma->c->nr_dead + 1);
 	}
 }
 
 static void vmc_xc_vtree_del(struct vmc_vm *vm, struct vmc_dma *dma)
 {
 	vmc_xc_vtree_remove(dma, &vm->xlates);
-	dma->in_vtree = false;
+	RB_CLEAR_NODE(&dma->vnode);
 }
 
 /* Mark a cached translation DEAD, onto @list for vmc_xc_destroy_list(). */
@@ -145,7 +144,6 @@ static void vmc_xc_free_dead(struct vmc_container *c, struct vmc_dma *dma)
 {
 	vmc_dma_erase(c, dma);
 	list_del(&dma->release);
-	WRITE_ONCE(c->nr_dead, c->nr_dead - 1);
 	mmdrop(dma->mm);
 	vmc_dma_free(dma);
 }
@@ -192,10 +190,8 @@ bool vmc_xc_cache(struct vmc_container *c, struct vmc_dma *dma)
 		if (dma->pins[i]->stale)
 			goto out_live;
 	WRITE_ONCE(dma->state, VMC_DMA_CACHED);
-	if (!dma->in_vtree) {
+	if (!vmc_dma_in_vtree(dma))
 		vmc_xc_vtree_insert(dma, &vm->xlates);
-		dma->in_vtree = true;
-	}
 	vmc_pc_xlate_get(vm, dma->pins, dma->nr_pins);
 	mutex_unlock(&vm->lock);
 	return true;
@@ -213,7 +209,7 @@ out_live:
 void vmc_xc_forget(struct vmc_container *c, struct vmc_dma *dma)
 {
 	/* Only the container changes this while @dma is live. */
-	if (!dma->in_vtree)
+	if (!vmc_dma_in_vtree(dma))
 		return;
 	mutex_lock(&c->vm->lock);
 	vmc_xc_vtree_del(c->vm, dma);
