@@ -287,6 +287,20 @@ static void check_dma_and_close(struct __test_metadata *_metadata, struct cache_
 	ASSERT_EQ(vm->base_lck_kb, vmc_locked_vm_kb());
 }
 
+/*
+ * The shrinker on, the pinned pages before, and @vm built in @mode with
+ * its candidates (the module is loaded).
+ */
+static void shrink_start(struct __test_metadata *_metadata, struct cache_vm *vm,
+			 const char *mode, long long *base_pinned)
+{
+	ASSERT_EQ(0, vmc_write_str(SHRINKER_PARAM, "Y"));
+	*base_pinned = vmc_pinned_pages();
+	ASSERT_LE(0, *base_pinned);
+	ASSERT_EQ(0, vm_build(vm, mode, NR_CAND));
+	check_built(_metadata, vm);
+}
+
 FIXTURE(shrink) {
 	struct cache_vm vm;
 	long long base_pinned;
@@ -307,17 +321,10 @@ FIXTURE_VARIANT_ADD(shrink, lazy) {
 
 FIXTURE_SETUP(shrink)
 {
-	int ret;
-
 	vm_init_closed(&self->vm);
 	if (!vmc_mapcache_loaded())
 		SKIP(return, "vfio_iommu_mapcache not available");
-	ASSERT_EQ(0, vmc_write_str(SHRINKER_PARAM, "Y"));
-	self->base_pinned = vmc_pinned_pages();
-	ASSERT_LE(0, self->base_pinned);
-	ret = vm_build(&self->vm, variant->mode, NR_CAND);
-	ASSERT_EQ(0, ret);
-	check_built(_metadata, &self->vm);
+	shrink_start(_metadata, &self->vm, variant->mode, &self->base_pinned);
 }
 
 FIXTURE_TEARDOWN(shrink)
@@ -490,11 +497,7 @@ FIXTURE_SETUP(pressure)
 	vm_init_closed(&self->vm);
 	if (!vmc_mapcache_loaded())
 		SKIP(return, "vfio_iommu_mapcache not available");
-	ASSERT_EQ(0, vmc_write_str(SHRINKER_PARAM, "Y"));
-	self->base_pinned = vmc_pinned_pages();
-	ASSERT_LE(0, self->base_pinned);
-	ASSERT_EQ(0, vm_build(&self->vm, "lazy", NR_CAND));
-	check_built(_metadata, &self->vm);
+	shrink_start(_metadata, &self->vm, "lazy", &self->base_pinned);
 	if (!bdf2) {
 		ksft_print_msg("no second edu device: one VM only\n");
 		return;
