@@ -72,12 +72,7 @@ FIXTURE_SETUP(batch)
 	ASSERT_EQ(0, vmc_vm_write("mode", variant->mode));
 	ASSERT_EQ(0, vmc_vm_write("policy", "lru"));
 	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "0"));
-	self->buf = vmc_alloc_pages(NR_PAGES);
-	self->out = vmc_alloc_pages(1);
-	ASSERT_NE(NULL, self->buf);
-	ASSERT_NE(NULL, self->out);
-	vmc_fill_pattern(self->buf, NR_PAGES * PG, 11);
-	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_dma_bufs(&self->buf, NR_PAGES, 11, &self->out, UNTOUCHED));
 }
 
 FIXTURE_TEARDOWN(batch)

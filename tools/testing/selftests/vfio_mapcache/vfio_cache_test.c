@@ -53,12 +53,7 @@ FIXTURE_SETUP(cache)
 	ASSERT_EQ(0, vm_set(self, "mode", "strict"));
 	ASSERT_EQ(0, vm_set(self, "policy", "lru"));
 	ASSERT_EQ(0, vm_set(self, "quota_bytes", "0"));
-	self->buf = vmc_alloc_pages(NR_PAGES);
-	self->out = vmc_alloc_pages(1);
-	ASSERT_NE(NULL, self->buf);
-	ASSERT_NE(NULL, self->out);
-	vmc_fill_pattern(self->buf, NR_PAGES * PG, 7);
-	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_dma_bufs(&self->buf, NR_PAGES, 7, &self->out, UNTOUCHED));
 }
 
 FIXTURE_TEARDOWN(cache)

@@ -95,12 +95,7 @@ FIXTURE_SETUP(prefetch)
 	if (ret == 1)
 		SKIP(return, "vfio_iommu_mapcache not available");
 	ASSERT_EQ(0, ret);
-	self->buf = vmc_alloc_pages(NR_PAGES);
-	self->out = vmc_alloc_pages(1);
-	ASSERT_NE(NULL, self->buf);
-	ASSERT_NE(NULL, self->out);
-	vmc_fill_pattern(self->buf, NR_PAGES * PG, 11);
-	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_dma_bufs(&self->buf, NR_PAGES, 11, &self->out, UNTOUCHED));
 }
 
 FIXTURE_TEARDOWN(prefetch)

@@ -337,6 +337,18 @@ void *vmc_alloc_pages(size_t nr_pages)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+int vmc_dma_bufs(uint8_t **buf, size_t nr_pages, uint32_t seed, uint8_t **out,
+		 uint8_t untouched)
+{
+	*buf = vmc_alloc_pages(nr_pages);
+	*out = vmc_alloc_pages(1);
+	if (!*buf || !*out)
+		return -ENOMEM;
+	vmc_fill_pattern(*buf, nr_pages * VMC_PAGE, seed);
+	memset(*out, untouched, VMC_PAGE);
+	return 0;
+}
+
 void vmc_free_pages(void *p, size_t nr_pages)
 {
 	munmap(p, nr_pages * VMC_PAGE);

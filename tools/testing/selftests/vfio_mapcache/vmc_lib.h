@@ -72,6 +72,9 @@ int vmc_edu_dma_from_dev(struct vmc_env *env, uint64_t iova, uint64_t dev_off,
 void vmc_expect_dmar_faults(int n);
 
 void *vmc_alloc_pages(size_t nr_pages);
+/* The usual pair of a DMA test: @nr_pages of a pattern, one page of @untouched. */
+int vmc_dma_bufs(uint8_t **buf, size_t nr_pages, uint32_t seed, uint8_t **out,
+		 uint8_t untouched);
 void vmc_free_pages(void *p, size_t nr_pages);
 /* Does [p, p + len) hold only @byte? */
 bool vmc_all_bytes(const void *p, size_t len, uint8_t byte);
