@@ -22,6 +22,10 @@
  *  - IOTLB flushes: strict mode flushes after every guest unmap, batched by
  *    -b unmaps in a row; lazy mode flushes when a rewritten or evicted page
  *    still had translations (once per eviction round).
+ *  - idle release (--idle N): the module's idle_ms, with time counted in
+ *    requests (a map record, a page unmapped): a candidate that became one
+ *    in window w is released from window w + 2 on, oldest first, while
+ *    more than SIM_IDLE_KEEP candidates are left (sim_idle()).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -42,6 +46,8 @@
  */
 #define SIM_PIN_BATCH	512
 #define SIM_PF_CHUNK	16
+/* The module's VMC_IDLE_KEEP_PAGES: candidates kept however idle. */
+#define SIM_IDLE_KEEP	256
 
 struct sim_cfg {
 	int kind;		/* enum vmc_policy_kind or SIM_OPT */
@@ -52,12 +58,13 @@ struct sim_cfg {
 	double ghosts;		/* LIRS ghosts per quota page */
 	unsigned int batch;
 	uint64_t quota;
+	uint64_t idle;		/* idle window in requests, 0: off */
 };
 
 struct sim_res {
 	uint64_t maps, full_hits, pin_hits, misses, evictions, peak_pinned;
 	uint64_t peak_live, over_quota, flush_strict, flush_lazy;
-	uint64_t pf_issued, pf_useful, opt_pair_hits;
+	uint64_t pf_issued, pf_useful, opt_pair_hits, idle_releases;
 	double secs;
 };
 
@@ -67,6 +74,8 @@ struct spage {
 	uint32_t gen;		/* bumped at every pin: stale translations */
 	uint32_t xl_refs;	/* cached translations to this page */
 	uint8_t pinned, prefetched;
+	uint32_t idle_stamp;	/* window in which it became a candidate */
+	struct list_head idle;	/* on sim_run.idle while a candidate */
 };
 
 struct sim_run {
@@ -79,6 +88,8 @@ struct sim_run {
 	uint32_t *xl_page, *xl_gen;
 	uint64_t nr_pinned, nr_live;
 	bool lazy_flush;
+	struct list_head idle;	/* candidates, oldest first */
+	uint64_t reqs;		/* requests so far: the clock of --idle */
 };
 
 static double now(void)
@@ -114,6 +125,7 @@ static void sim_evict(struct sim_run *s, struct spage *p)
 	vmc_policy_del(&s->pol, &p->pn, VMC_DEL_EVICT);
 	p->pinned = 0;
 	p->prefetched = 0;
+	list_del_init(&p->idle);
 	if (p->xl_refs)
 		s->lazy_flush = true;	/* unmap from the IOMMU first */
 	p->xl_refs = 0;
@@ -137,6 +149,34 @@ static void sim_flush_evictions(struct sim_run *s)
 	if (s->lazy_flush)
 		s->r->flush_lazy++;
 	s->lazy_flush = false;
+}
+
+/* @p became a candidate: the newest on the idle list. */
+static void sim_idle_add(struct sim_run *s, struct spage *p)
+{
+	if (!s->c->idle)
+		return;
+	p->idle_stamp = s->reqs / s->c->idle;
+	list_add_tail(&p->idle, &s->idle);
+}
+
+/* Release candidates idle since two windows or more, as the module does. */
+static void sim_idle(struct sim_run *s)
+{
+	uint64_t epoch;
+
+	if (!s->c->idle)
+		return;
+	epoch = s->reqs / s->c->idle;
+	while (s->nr_pinned - s->nr_live > SIM_IDLE_KEEP && !list_empty(&s->idle)) {
+		struct spage *p = list_first_entry(&s->idle, struct spage, idle);
+
+		if (p->idle_stamp + 2 > epoch)
+			break;
+		sim_evict(s, p);
+		s->r->evictions--;
+		s->r->idle_releases++;
+	}
 }
 
 /* A page is pinned: counted now, told to the policy by the caller. */
@@ -172,6 +212,7 @@ static void sim_plan_pin(struct sim_run *s, struct sim_plan *pl)
 
 		vmc_policy_insert(&s->pol, &q->pn, pl->id[k], VMC_INS_PREFETCH);
 		q->prefetched = 1;
+		sim_idle_add(s, q);
 		s->r->pf_issued++;
 	}
 	pl->nr = 0;
@@ -267,6 +308,8 @@ static void sim_map_batch(struct sim_run *s, const struct sim_ev *ev,
 			continue;
 		}
 		s->r->pin_hits++;
+		if (!p->maps)
+			list_del_init(&p->idle);	/* a candidate no more */
 		if (p->prefetched)
 			s->r->pf_useful++;
 		p->prefetched = 0;
@@ -298,6 +341,8 @@ static void sim_map_batch(struct sim_run *s, const struct sim_ev *ev,
 /* A map record: MAP_DMA pins in batches of SIM_PIN_BATCH pages. */
 static void sim_map(struct sim_run *s, const struct sim_ev *ev, uint32_t nr)
 {
+	s->reqs++;
+	sim_idle(s);
 	for (uint32_t done = 0; done < nr; done += SIM_PIN_BATCH)
 		sim_map_batch(s, ev + done, nr - done < SIM_PIN_BATCH ?
 			      nr - done : SIM_PIN_BATCH);
@@ -311,6 +356,9 @@ static void sim_unmap(struct sim_run *s, const struct sim_ev *e)
 		return;
 	s->nr_live--;
 	vmc_policy_unmap(&s->pol, &p->pn);
+	sim_idle_add(s, p);
+	s->reqs++;
+	sim_idle(s);
 	while (s->nr_pinned > s->c->quota && sim_evict_one(s))
 		;
 	sim_flush_evictions(s);
@@ -354,6 +402,9 @@ static void sim_replay(const struct sim_trace *t, const struct sim_cfg *c,
 	memset(r, 0, sizeof(*r));
 	sim_setup(&s, &mem);
 	s.pg = xcalloc(t->nr_pages, sizeof(*s.pg));
+	INIT_LIST_HEAD(&s.idle);
+	for (uint32_t k = 0; k < t->nr_pages; k++)
+		INIT_LIST_HEAD(&s.pg[k].idle);
 	s.xl_page = xcalloc(t->nr_iovas, sizeof(*s.xl_page));
 	s.xl_gen = xcalloc(t->nr_iovas, sizeof(*s.xl_gen));
 	memset(s.xl_page, 0xff, t->nr_iovas * sizeof(*s.xl_page));
@@ -606,6 +657,8 @@ static void usage(void)
 "      --pf-nodes X      graph nodes per quota page (4)\n"
 "      --pf-evict 0|1    prefetch may evict candidates (1)\n"
 "      --ghosts X        LIRS ghost entries per quota page (2)\n"
+"      --idle N          release candidates idle for one to two windows of\n"
+"                        N requests (the module's idle_ms), 0: off (0)\n"
 "      --quiet           no table\n");
 	exit(2);
 }
@@ -645,9 +698,9 @@ static void print_header(const struct sim_trace *t, double load_secs)
 		       "IOVAs (taken as unmap+map)\n", t->bad_unmaps,
 		       t->remaps);
 	printf("%-8s %5s %7s %6s %6s %6s %9s %9s %8s %8s %7s %9s %9s %8s %8s "
-	       "%7s\n", "policy", "quota", "pages", "pin%", "full%", "fmax%",
+	       "%7s %8s\n", "policy", "quota", "pages", "pin%", "full%", "fmax%",
 	       "misses", "evict", "pk_pin", "pk_live", "overq", "fl_strict",
-	       "fl_lazy", "pf_iss", "pf_use", "Mev/s");
+	       "fl_lazy", "pf_iss", "pf_use", "Mev/s", "idle_rel");
 }
 
 static double pct(uint64_t a, uint64_t b)
@@ -663,7 +716,7 @@ static void report(const struct sim_opts *o, const struct sim_trace *t,
 
 	if (!o->quiet)
 		printf("%-8s %4.0f%% %7llu %6.2f %6.2f %6.2f %9llu %9llu %8llu "
-		       "%8llu %7llu %9llu %9llu %8llu %8llu %7.1f\n",
+		       "%8llu %7llu %9llu %9llu %8llu %8llu %7.1f %8llu\n",
 		       p->name, frac * 100, (unsigned long long)quota,
 		       pct(r->pin_hits, r->maps), pct(r->full_hits, r->maps),
 		       pct(r->opt_pair_hits, r->maps),
@@ -675,7 +728,8 @@ static void report(const struct sim_opts *o, const struct sim_trace *t,
 		       (unsigned long long)r->flush_strict,
 		       (unsigned long long)r->flush_lazy,
 		       (unsigned long long)r->pf_issued,
-		       (unsigned long long)r->pf_useful, mev);
+		       (unsigned long long)r->pf_useful, mev,
+		       (unsigned long long)r->idle_releases);
 	if (o->csv)
 		fprintf(o->csv, "%s,%s,%.4f,%llu,%llu,%llu,%llu,%llu,%llu,%llu,"
 			"%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.4f,%.4f,%.4f,"
@@ -792,7 +846,8 @@ int main(int argc, char **argv)
 		{ "pf-succ", 1, NULL, 1 }, { "pf-depth", 1, NULL, 2 },
 		{ "pf-width", 1, NULL, 3 }, { "pf-max", 1, NULL, 4 },
 		{ "pf-nodes", 1, NULL, 5 }, { "pf-evict", 1, NULL, 6 },
-		{ "ghosts", 1, NULL, 7 }, { "help", 0, NULL, 'h' },
+		{ "ghosts", 1, NULL, 7 }, { "idle", 1, NULL, 8 },
+		{ "help", 0, NULL, 'h' },
 		{ NULL },
 	};
 	char defpol[] = "fifo,lru,lirs,lru+pf,lirs+pf,opt";
@@ -841,6 +896,7 @@ int main(int argc, char **argv)
 		case 5: o.base.pf_nodes = atof(optarg); break;
 		case 6: o.base.pf_evict = atoi(optarg); break;
 		case 7: o.base.ghosts = atof(optarg); break;
+		case 8: o.base.idle = strtoull(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}

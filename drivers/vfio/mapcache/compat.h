@@ -57,6 +57,46 @@ static inline long vmc_compat_pin_present(struct mm_struct *mm, unsigned long va
 	return vmc_compat_pin_remote(mm, vaddr, nr_pages, flags, pages);
 }
 
+/*
+ * The frame a VM_PFNMAP @vma maps at @vaddr (mmap_lock held), and whether
+ * it is writable: 0, or the errno of a walk that found nothing (the caller
+ * faults it in and asks again).  follow_pfnmap_start() replaced
+ * follow_pte() in 6.12; follow_pte() took the VMA from 6.10.
+ */
+static inline int vmc_compat_follow_pfn(struct vm_area_struct *vma, unsigned long vaddr,
+					unsigned long *pfn, bool *writable)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	struct follow_pfnmap_args args = { .vma = vma, .address = vaddr };
+	int ret = follow_pfnmap_start(&args);
+
+	if (ret)
+		return ret;
+	*pfn = args.pfn;
+	*writable = args.writable;
+	follow_pfnmap_end(&args);
+	return 0;
+#else
+	spinlock_t *ptl;	/* the page table's lock, held by follow_pte() */
+	pte_t *ptep;
+	int ret;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	ret = follow_pte(vma, vaddr, &ptep, &ptl);
+#else
+	ret = follow_pte(vma->vm_mm, vaddr, &ptep, &ptl);
+#endif
+	if (ret)
+		return ret;
+	/* follow_pte() returns with the lock held, unannotated for sparse. */
+	__acquire(ptl);
+	*pfn = pte_pfn(*ptep);
+	*writable = pte_write(*ptep);
+	pte_unmap_unlock(ptep, ptl);
+	return 0;
+#endif
+}
+
 /* Paging domains are allocated per device since 6.11, per bus before. */
 static inline struct iommu_domain *vmc_compat_domain_alloc(struct device *dev)
 {

@@ -18,9 +18,9 @@
 static const char * const vmc_stat_names[VMC_NR_STATS] = {
 	"pinned_pages", "pins", "unpins", "map_requests", "unmap_requests",
 	"iommu_maps", "iommu_unmaps", "iotlb_flushes", "full_hits", "pin_hits",
-	"misses", "evictions", "eviction_batches", "quota_failures", "notifier_drops",
+	"misses", "evictions", "eviction_batches", "quota_overruns", "notifier_drops",
 	"batch_requests", "batch_entries",
-	"shrinker_releases",
+	"shrinker_releases", "idle_releases",
 	"prefetch_issued", "prefetch_useful", "prefetch_wasted",
 };
 
@@ -115,14 +115,21 @@ DEFINE_SHOW_ATTRIBUTE(vmc_vm_xlates);
 
 void vmc_debugfs_add_vm(struct vmc_vm *vm)
 {
-	char name[48];
+	char name[32];
 
-	/* Named like the sysfs directory, which is unique. */
-	snprintf(name, sizeof(name), "vm-%s", kobject_name(&vm->kobj));
+	/* Named like the sysfs directory: one VM at a time has it. */
+	snprintf(name, sizeof(name), "vm-%d", vm->pid);
 	vm->debugfs = debugfs_create_dir(name, vmc_debugfs_root);
 	debugfs_create_file("stats", 0400, vm->debugfs, vm, &vmc_vm_stats_fops);
 	debugfs_create_file("pins", 0400, vm->debugfs, vm, &vmc_vm_pins_fops);
 	debugfs_create_file("xlates", 0400, vm->debugfs, vm, &vmc_vm_xlates_fops);
+}
+
+/* Waits for readers in flight; NULL and error pointers are no-ops. */
+void vmc_debugfs_remove_vm(struct vmc_vm *vm)
+{
+	debugfs_remove(vm->debugfs);
+	vm->debugfs = NULL;
 }
 
 void vmc_debugfs_add(struct vmc_container *c)

@@ -10,6 +10,11 @@
  * reaches a page after it is unpinned.  The unpin queue is preallocated in
  * the container, so teardown never allocates and never fails.
  *
+ * VM_PFNMAP memory (the BARs of assigned devices, which QEMU maps for
+ * peer-to-peer DMA) has no struct page to pin: as type1 does, its frames
+ * are looked up (faulted in if need be), mapped, never pinned nor charged,
+ * and never cached: such a range always takes the uncached path.
+ *
  * All functions here are called with vmc_container.lock held.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -231,13 +236,24 @@ static void vmc_unpin_queue(struct vmc_container *c, phys_addr_t phys, size_t si
 		vmc_dma_flush_pending(c);
 }
 
-/* Bytes from @iova on that map to physically contiguous memory. */
-static size_t vmc_contig_len(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
-			     u64 max)
+/* Frames without a struct page to pin: device memory, as type1 tells them. */
+static bool vmc_pfn_reserved(unsigned long pfn)
 {
+	return !pfn_valid(pfn) || PageReserved(pfn_to_page(pfn));
+}
+
+/*
+ * Bytes from @iova on that map to physically contiguous memory; with
+ * @by_rsvd, also all reserved frames or none.
+ */
+static size_t vmc_contig_len(struct iommu_domain *dom, u64 iova, phys_addr_t phys,
+			     u64 max, bool by_rsvd)
+{
+	bool rsvd = by_rsvd && vmc_pfn_reserved(PHYS_PFN(phys));
 	size_t len = PAGE_SIZE;
 
-	while (len < max && iommu_iova_to_phys(dom, iova + len) == phys + len)
+	while (len < max && iommu_iova_to_phys(dom, iova + len) == phys + len &&
+	       (!by_rsvd || vmc_pfn_reserved(PHYS_PFN(phys + len)) == rsvd))
 		len += PAGE_SIZE;
 	return len;
 }
@@ -267,13 +283,16 @@ static void vmc_dma_unmap_pages(struct vmc_container *c, struct vmc_dma *dma, u6
 			off += PAGE_SIZE;
 			continue;
 		}
-		len = vmc_contig_len(first->domain, dma->iova + off, phys, size - off);
+		len = vmc_contig_len(first->domain, dma->iova + off, phys, size - off,
+				     dma->nr_rsvd);
 		unmapped = vmc_unmap_gathered(first->domain, dma->iova + off, len, &c->gather);
 		vmc_count(c, iommu_unmaps, 1);
 		c->gather_dirty = true;
 		if (WARN_ON_ONCE(!unmapped))
 			break;
-		vmc_unpin_queue(c, phys, unmapped, dma->prot & IOMMU_WRITE);
+		/* Device memory was never pinned. */
+		if (!dma->nr_rsvd || !vmc_pfn_reserved(PHYS_PFN(phys)))
+			vmc_unpin_queue(c, phys, unmapped, dma->prot & IOMMU_WRITE);
 		off += unmapped;
 	}
 }
@@ -324,7 +343,7 @@ static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool la
 		return;
 	}
 	vmc_dma_unmap_pages(c, dma, dma->size);
-	vmc_unaccount(dma->mm, dma->size >> PAGE_SHIFT);
+	vmc_unaccount(dma->mm, (dma->size >> PAGE_SHIFT) - dma->nr_rsvd);
 	kmem_cache_free(vmc_dma_cache, dma);
 }
 
@@ -431,6 +450,73 @@ static long vmc_pin(struct mm_struct *mm, unsigned long vaddr, unsigned long nr_
 }
 
 /*
+ * The frame of VM_PFNMAP memory at @vaddr, faulted in if need be (mmap_lock
+ * held; a fault may drop and take it again).  -ENOENT if @vaddr is not in
+ * such a mapping; -EFAULT if it maps memory that has struct pages, or for
+ * a @write to a read-only mapping, as type1 answers.
+ */
+static int vmc_pfnmap_pfn(struct mm_struct *mm, unsigned long vaddr, bool write,
+			  unsigned long *pfn)
+{
+	struct vm_area_struct *vma;
+	bool unlocked, writable;
+	int ret;
+
+again:
+	vma = vma_lookup(mm, vaddr);
+	if (!vma || !(vma->vm_flags & VM_PFNMAP))
+		return -ENOENT;
+	ret = vmc_compat_follow_pfn(vma, vaddr, pfn, &writable);
+	if (ret) {
+		unlocked = false;
+		ret = fixup_user_fault(mm, vaddr,
+				       FAULT_FLAG_REMOTE | (write ? FAULT_FLAG_WRITE : 0),
+				       &unlocked);
+		/* The VMA may have changed while the lock was dropped. */
+		if (unlocked)
+			goto again;
+		if (ret)
+			return ret;
+		ret = vmc_compat_follow_pfn(vma, vaddr, pfn, &writable);
+		if (ret)
+			return ret;
+	}
+	if (write && !writable)
+		return -EFAULT;
+	return vmc_pfn_reserved(*pfn) ? 0 : -EFAULT;
+}
+
+/*
+ * Map the run of VM_PFNMAP frames at @dma + *@mapped that follow one
+ * another, up to @nr_pages: never pinned nor charged.  -ENOENT if that
+ * address is not VM_PFNMAP memory.
+ */
+static int vmc_map_pfnmap(struct vmc_container *c, struct vmc_dma *dma,
+			  unsigned long nr_pages, u64 *mapped)
+{
+	unsigned long vaddr = dma->vaddr + *mapped, first, pfn, n = 1;
+	bool write = dma->prot & IOMMU_WRITE;
+	int ret;
+
+	mmap_read_lock(dma->mm);
+	ret = vmc_pfnmap_pfn(dma->mm, vaddr, write, &first);
+	/* A page that does not follow is the next run's (or its error). */
+	while (!ret && n < nr_pages &&
+	       !vmc_pfnmap_pfn(dma->mm, vaddr + (n << PAGE_SHIFT), write, &pfn) &&
+	       pfn == first + n)
+		n++;
+	mmap_read_unlock(dma->mm);
+	if (ret)
+		return ret;
+	ret = vmc_map_run(c, dma->iova + *mapped, PFN_PHYS(first), n << PAGE_SHIFT, dma->prot);
+	if (ret)
+		return ret;
+	dma->nr_rsvd += n;
+	*mapped += n << PAGE_SHIFT;
+	return 0;
+}
+
+/*
  * Pin up to @nr_pages pages at @dma + *@mapped and map them.  *@mapped
  * grows by what got mapped; pages pinned but not mapped are released here.
  */
@@ -441,8 +527,11 @@ static int vmc_pin_map_batch(struct vmc_container *c, struct vmc_dma *dma,
 	int ret;
 
 	pinned = vmc_pin(dma->mm, dma->vaddr + *mapped, nr_pages, dma->prot, pages);
-	if (pinned < 0)
-		return pinned;
+	if (pinned < 0) {
+		/* GUP refuses device memory: a BAR mapped for peer-to-peer DMA? */
+		ret = vmc_map_pfnmap(c, dma, nr_pages, mapped);
+		return ret == -ENOENT ? pinned : ret;
+	}
 	vmc_count(c, pins, pinned);
 	vmc_count(c, pinned_pages, pinned);
 	ret = account_locked_vm(dma->mm, pinned, true);
@@ -556,6 +645,9 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 		if (dma->pins != &dma->pin1)
 			kvfree(dma->pins);
 		dma->pins = NULL;
+		/* GUP refused a page: VM_PFNMAP memory is mapped as type1 does. */
+		if (ret == -EFAULT)
+			return vmc_dma_pin_map(c, dma, dma->size);
 		dma->size = 0;
 		return ret;
 	}
@@ -620,7 +712,7 @@ static int vmc_replay_one(struct vmc_container *c, struct iommu_domain *from,
 
 	while (off < dma->size) {
 		phys_addr_t phys = iommu_iova_to_phys(from, dma->iova + off);
-		size_t len = vmc_contig_len(from, dma->iova + off, phys, dma->size - off);
+		size_t len = vmc_contig_len(from, dma->iova + off, phys, dma->size - off, false);
 
 		ret = vmc_iommu_map(to, dma->iova + off, phys, len, dma->prot);
 		vmc_count(c, iommu_maps, 1);

@@ -47,7 +47,23 @@ MODULE_PARM_DESC(dma_entry_limit,
 unsigned long vmc_default_quota_bytes;
 module_param_named(default_quota_bytes, vmc_default_quota_bytes, ulong, 0644);
 MODULE_PARM_DESC(default_quota_bytes,
-		 "Pin quota of VMs created afterwards, in bytes, rounded down to pages; 0: no limit (default: 0). Per VM: /sys/kernel/vfio_mapcache/<pid>/quota_bytes.");
+		 "Most bytes the cache of VMs created afterwards keeps pinned, rounded down to pages; 0: no fixed quota (default: 0). Live mappings may go above it: a quota never fails a map. Per VM: /sys/kernel/vfio_mapcache/<pid>/quota_bytes.");
+
+static int vmc_idle_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, VMC_IDLE_MAX_MS);
+}
+
+static const struct kernel_param_ops vmc_idle_ops = {
+	.set = vmc_idle_set,
+	.get = param_get_uint,
+};
+
+unsigned int vmc_default_idle_ms = 30000;
+module_param_cb(default_idle_ms, &vmc_idle_ops, &vmc_default_idle_ms, 0644);
+__MODULE_PARM_TYPE(default_idle_ms, "uint");
+MODULE_PARM_DESC(default_idle_ms,
+		 "Idle window of VMs created afterwards, in ms, 0..86400000: a cached page unmapped for one to two windows is unpinned (1 MiB of the most recently unmapped stays); 0: kept up to the quota (default: 30000). Per VM: /sys/kernel/vfio_mapcache/<pid>/idle_ms.");
 
 int vmc_default_policy = VMC_POLICY_LIRS;
 int vmc_default_mode = VMC_MODE_STRICT;
@@ -146,24 +162,24 @@ static int __init vmc_init(void)
 	ret = vmc_pc_module_init();
 	if (ret)
 		goto err_dma;
+	vmc_debugfs_init();
 	ret = vmc_vm_init();
 	if (ret)
-		goto err_pc;
+		goto err_debugfs;
 	ret = vmc_vm_shrinker_init();
 	if (ret)
 		goto err_vm;
-	vmc_debugfs_init();
 	ret = vfio_register_iommu_driver(&vmc_ops);
 	if (ret)
 		goto err_shrinker;
 	return 0;
 
 err_shrinker:
-	vmc_debugfs_exit();
 	vmc_vm_shrinker_exit();
 err_vm:
 	vmc_vm_exit();
-err_pc:
+err_debugfs:
+	vmc_debugfs_exit();
 	vmc_pc_module_exit();
 err_dma:
 	vmc_dma_module_exit();
@@ -173,9 +189,10 @@ err_dma:
 static void __exit vmc_exit(void)
 {
 	vfio_unregister_iommu_driver(&vmc_ops);
-	vmc_debugfs_exit();
 	vmc_vm_shrinker_exit();
+	/* VMs outlive their containers: the ones of living VMMs go here. */
 	vmc_vm_exit();
+	vmc_debugfs_exit();
 	vmc_pc_module_exit();
 	vmc_dma_module_exit();
 }

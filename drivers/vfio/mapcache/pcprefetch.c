@@ -186,6 +186,22 @@ void vmc_pf_destroy(struct vmc_vm *vm)
 }
 
 /**
+ * vmc_pf_forget() - empty the access graph, keeping its storage and knobs
+ * @vm: the VM (lock held)
+ */
+void vmc_pf_forget(struct vmc_vm *vm)
+{
+	struct vmc_ag_cfg cfg;
+	struct vmc_ag *ag = vm->ag;
+
+	lockdep_assert_held(&vm->lock);
+	if (!ag)
+		return;
+	cfg = ag->cfg;
+	vmc_ag_init(ag, &cfg, ag->nodes, ag->nr_nodes, ag->buckets, 1U << ag->bucket_bits);
+}
+
+/**
  * vmc_pf_set() - switch prefetching of a VM on or off
  * @vm: the VM
  * @on: prefetch
@@ -421,6 +437,7 @@ static bool vmc_pf_insert_one(struct vmc_vm *vm, unsigned long vpn,
 	pin->writable = write;
 	pin->prefetched = true;
 	vmc_policy_insert(&vm->policy, &pin->pn, vpn, VMC_INS_PREFETCH);
+	vmc_pin_idle(vm, pin);
 	vmc_vm_stat(vm, pins, 1);
 	vmc_vm_stat(vm, pinned_pages, 1);
 	vmc_vm_stat(vm, prefetch_issued, 1);

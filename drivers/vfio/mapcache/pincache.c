@@ -5,10 +5,23 @@
  * A guest map takes a live reference on each page's pin, pinning only the
  * pages that are not pinned yet; a guest unmap (after its IOTLB flush)
  * drops the reference, and a page without live references stays pinned as
- * a candidate for eviction.  Pages pinned through the cache never exceed
- * the VM's quota: room is reserved before GUP, by evicting candidates in the
- * policy's order, and a map that live pages alone would push over the quota
- * fails with -ENOSPC.
+ * a candidate for eviction.  What the cache keeps is bounded twice, and
+ * candidates are evicted in the policy's order down to both bounds:
+ *
+ *  - the VM's quota: room is reserved before GUP; a map that live pages
+ *    alone push over it is admitted all the same (a quota never fails a
+ *    map: QEMU aborts the VM when a boot-time map fails), and the pages go
+ *    back down to the quota as they stop being live;
+ *  - idleness: without a fixed quota the cache would keep every page the
+ *    guest ever mapped (all of its RAM, after QEMU's boot-time maps), so a
+ *    candidate that stays unmapped for between one and two windows of
+ *    idle_window is released, oldest first, at the next request or by a
+ *    work item at the end of a window; the VMC_IDLE_KEEP_PAGES most
+ *    recently unmapped stay, so that sporadic I/O still hits.
+ *
+ * As in type1, live pages are bounded by RLIMIT_MEMLOCK alone; candidates
+ * are charged to it too, and a map that they push over it gives them up
+ * first.
  *
  * GUP and locked_vm accounting take mmap_lock, under which the mmu notifier
  * takes vmc_vm.lock: so they run with vmc_vm.lock dropped, and the notifier
@@ -47,7 +60,11 @@ void vmc_pc_module_exit(void)
 
 struct vmc_pin *vmc_pin_alloc(void)
 {
-	return kmem_cache_zalloc(vmc_pin_cache, GFP_KERNEL_ACCOUNT);
+	struct vmc_pin *pin = kmem_cache_zalloc(vmc_pin_cache, GFP_KERNEL_ACCOUNT);
+
+	if (pin)
+		INIT_LIST_HEAD(&pin->idle);
+	return pin;
 }
 
 void vmc_pin_free(struct vmc_pin *pin)
@@ -93,10 +110,16 @@ static int vmc_pmem_alloc(struct vmc_policy_mem *mem, enum vmc_policy_kind kind,
 	return 0;
 }
 
+static void vmc_pc_idle_work(struct work_struct *work);
+
 int vmc_pc_init(struct vmc_vm *vm)
 {
 	int ret;
 
+	INIT_LIST_HEAD(&vm->idle);
+	vm->idle_epoch = 0;
+	vm->idle_end = jiffies + vm->idle_window;
+	INIT_DELAYED_WORK(&vm->idle_work, vmc_pc_idle_work);
 	xa_init(&vm->pins);
 	vm->xlates = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&vm->xlate_doomed);
@@ -141,6 +164,7 @@ static void vmc_pin_drop(struct vmc_vm *vm, struct vmc_pin *pin, bool evicted)
 {
 	xa_erase(&vm->pins, pin->pn.key);
 	vmc_policy_del(&vm->policy, &pin->pn, evicted);
+	list_del_init(&pin->idle);
 	vmc_pin_unpin(vm, pin);
 }
 
@@ -149,6 +173,8 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 	struct vmc_pin *pin;
 	unsigned long idx;
 
+	/* No container is left to arm it; it may still re-arm itself. */
+	cancel_delayed_work_sync(&vm->idle_work);
 	mutex_lock(&vm->lock);
 	xa_for_each(&vm->pins, idx, pin) {
 		WARN_ON_ONCE(pin->live);
@@ -173,6 +199,7 @@ void vmc_pc_evict_take(struct vmc_vm *vm, struct vmc_pnode *pn, struct list_head
 	lockdep_assert_held(&vm->lock);
 	xa_erase(&vm->pins, pn->key);
 	vmc_policy_del(&vm->policy, pn, VMC_DEL_EVICT);
+	list_del_init(&pin->idle);
 	/* The policy is done with the node: its link is ours now. */
 	list_add_tail(&pn->link.node, victims);
 	if (pin->xlates)
@@ -224,23 +251,156 @@ static u64 vmc_pc_evict(struct vmc_vm *vm, u64 nr_pages)
 	return evicted;
 }
 
-/* Evict candidates until @nr_pages more fit in the quota; false if not. */
-static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
+/* Start the next idle window if the current one is over. */
+static void vmc_idle_tick(struct vmc_vm *vm)
 {
-	u64 evicted;
+	unsigned long now = jiffies, n;
+
+	if (!vm->idle_window || time_before(now, vm->idle_end))
+		return;
+	n = (now - vm->idle_end) / vm->idle_window + 1;
+	vm->idle_epoch += n;
+	vm->idle_end += n * vm->idle_window;
+}
+
+/**
+ * vmc_pin_idle() - a page of the cache became a candidate
+ * @vm: the VM (lock held)
+ * @pin: the page: the newest of the idle list now
+ */
+void vmc_pin_idle(struct vmc_vm *vm, struct vmc_pin *pin)
+{
+	lockdep_assert_held(&vm->lock);
+	vmc_idle_tick(vm);
+	pin->idle_stamp = vm->idle_epoch;
+	list_add_tail(&pin->idle, &vm->idle);
+}
+
+/*
+ * Release the candidates unmapped for a whole window or more (stamped two
+ * windows ago or before), oldest first, down to VMC_IDLE_KEEP_PAGES.
+ */
+static void vmc_pc_release_idle(struct vmc_vm *vm)
+{
+	struct vmc_pin *pin;
+	LIST_HEAD(victims);
+	u64 n = 0;
 
 	lockdep_assert_held(&vm->lock);
-	if (!vm->quota_pages)
-		return true;
-	if (vm->pinned_pages + nr_pages <= vm->quota_pages)
-		return true;
-	evicted = vmc_pc_evict(vm, vm->pinned_pages + nr_pages - vm->quota_pages);
-	if (evicted) {
-		vmc_vm_stat(vm, evictions, evicted);
-		vmc_vm_stat(vm, eviction_batches, 1);
-		trace_vmc_evict(vm->pid, evicted, vm->pinned_pages, vm->quota_pages);
+	vmc_idle_tick(vm);
+	while (vm->idle_window && vm->policy.stats.nr_cand > VMC_IDLE_KEEP_PAGES) {
+		pin = list_first_entry_or_null(&vm->idle, struct vmc_pin, idle);
+		if (!pin || vm->idle_epoch - pin->idle_stamp < 2)
+			break;
+		vmc_pc_evict_take(vm, &pin->pn, &victims);
+		n++;
 	}
-	return vm->pinned_pages + nr_pages <= vm->quota_pages;
+	if (!n)
+		return;
+	vmc_pc_evict_finish(vm, &victims);
+	vmc_vm_stat(vm, idle_releases, n);
+	trace_vmc_evict(vm->pid, n, vm->pinned_pages, vm->quota_pages);
+}
+
+/* Candidates to evict before @nr_pages more are pinned, for the quota. */
+static u64 vmc_pc_excess(struct vmc_vm *vm, u64 nr_pages)
+{
+	if (!vm->quota_pages || vm->pinned_pages + nr_pages <= vm->quota_pages)
+		return 0;
+	return vm->pinned_pages + nr_pages - vm->quota_pages;
+}
+
+/*
+ * Release the idle candidates, and evict others until @nr_pages more fit
+ * in the quota.  Returns false if live pages keep them from fitting.
+ */
+static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
+{
+	u64 over, evicted;
+
+	lockdep_assert_held(&vm->lock);
+	/* Mostly a look at the oldest candidate's stamp. */
+	if (vm->idle_window && !list_empty(&vm->idle))
+		vmc_pc_release_idle(vm);
+	over = vmc_pc_excess(vm, nr_pages);
+	if (over) {
+		evicted = vmc_pc_evict(vm, over);
+		if (evicted) {
+			vmc_vm_stat(vm, evictions, evicted);
+			vmc_vm_stat(vm, eviction_batches, 1);
+			trace_vmc_evict(vm->pid, evicted, vm->pinned_pages, vm->quota_pages);
+		}
+	}
+	return !vm->quota_pages || vm->pinned_pages + nr_pages <= vm->quota_pages;
+}
+
+/* Candidates beyond the kept ones: have the work item look at window ends. */
+static void vmc_pc_idle_arm(struct vmc_vm *vm)
+{
+	unsigned long delay;
+
+	lockdep_assert_held(&vm->lock);
+	if (vm->idle_armed || !vm->idle_window ||
+	    vm->policy.stats.nr_cand <= VMC_IDLE_KEEP_PAGES)
+		return;
+	vm->idle_armed = true;
+	/* One jiffy past the end of the current window. */
+	delay = time_after(vm->idle_end, jiffies) ? vm->idle_end - jiffies + 1 : 1;
+	schedule_delayed_work(&vm->idle_work, delay);
+}
+
+/* At the end of a window: release what has been idle long enough. */
+static void vmc_pc_idle_work(struct work_struct *work)
+{
+	struct vmc_vm *vm = container_of(to_delayed_work(work), struct vmc_vm, idle_work);
+
+	mutex_lock(&vm->lock);
+	vm->idle_armed = false;
+	vmc_pc_release_idle(vm);
+	vmc_pc_idle_arm(vm);
+	mutex_unlock(&vm->lock);
+	vmc_vm_unaccount_flush(vm);
+}
+
+/**
+ * vmc_pc_set_idle() - change the idle window
+ * @vm: the VM
+ * @window: the window in jiffies, 0 to keep idle candidates (up to the quota)
+ *
+ * The current window restarts now; stamps stay.
+ */
+void vmc_pc_set_idle(struct vmc_vm *vm, unsigned long window)
+{
+	mutex_lock(&vm->lock);
+	vm->idle_window = window;
+	vm->idle_end = jiffies + window;
+	vmc_pc_make_room(vm, 0);
+	vmc_pc_idle_arm(vm);
+	mutex_unlock(&vm->lock);
+	vmc_vm_unaccount_flush(vm);
+}
+
+/**
+ * vmc_pc_release_all() - empty the cache of a VM without containers
+ * @vm: the VM
+ *
+ * A VM outlives its containers (its settings do), its pins do not: with no
+ * device left, nothing may keep the VMM's memory pinned.  What the cache
+ * learned (the policy's history, the access graph) goes with the pages, so
+ * that the next container starts as a fresh VM would, but for the settings.
+ */
+void vmc_pc_release_all(struct vmc_vm *vm)
+{
+	mutex_lock(&vm->lock);
+	vmc_pc_evict(vm, U64_MAX);
+	/* No container, so no live page nor translation is left. */
+	if (!WARN_ON_ONCE(!xa_empty(&vm->pins))) {
+		vmc_policy_init(&vm->policy, vm->policy_kind, vmc_capacity(vm->quota_pages),
+				&vm->pmem);
+		vmc_pf_forget(vm);
+	}
+	mutex_unlock(&vm->lock);
+	vmc_vm_unaccount_flush(vm);
 }
 
 static void vmc_pc_reserve(struct vmc_vm *vm, u64 nr_pages)
@@ -252,6 +412,8 @@ static void vmc_pc_reserve(struct vmc_vm *vm, u64 nr_pages)
 static void vmc_pin_use(struct vmc_vm *vm, struct vmc_pin *pin)
 {
 	if (!pin->live++) {
+		/* A candidate no more. */
+		list_del_init(&pin->idle);
 		vm->live_pages++;
 		vm->peak_live_pages = max(vm->peak_live_pages, vm->live_pages);
 	}
@@ -267,9 +429,11 @@ static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
 		/* Switched off while it was live: not kept now. */
 		xa_erase(&vm->pins, pin->pn.key);
 		vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
+		list_del_init(&pin->idle);
 		vmc_pin_unpin(vm, pin);
 	} else if (!pin->stale) {
 		vmc_policy_unmap(&vm->policy, &pin->pn);
+		vmc_pin_idle(vm, pin);
 	} else if (!pin->xlates) {
 		vmc_pin_unpin(vm, pin);
 	}
@@ -284,6 +448,9 @@ void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr
 		pins[i]->xlates++;
 		vmc_pin_unuse(vm, pins[i]);
 	}
+	/* Candidates now, as after vmc_pc_put(): down to the quota. */
+	vmc_pc_make_room(vm, 0);
+	vmc_pc_idle_arm(vm);
 }
 
 /* A full hit: the cached translation to @pins is live again. */
@@ -315,6 +482,7 @@ void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages
 			vmc_pin_unuse(vm, pins[i]);
 	/* Above a lowered quota, pages that stop being live go at once. */
 	vmc_pc_make_room(vm, 0);
+	vmc_pc_idle_arm(vm);
 	mutex_unlock(&vm->lock);
 }
 
@@ -425,6 +593,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 		/* The address maps another page now: the old pin is stale. */
 		xa_erase(&vm->pins, vpn);
 		vmc_policy_del(&vm->policy, &old->pn, VMC_DEL_DROP);
+		list_del_init(&old->idle);
 		/* Live mappings or translations not yet synced keep it. */
 		if (old->live || old->xlates)
 			old->stale = true;
@@ -493,13 +662,6 @@ static void vmc_pc_abort(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long
 	mutex_unlock(&vm->lock);
 }
 
-static void vmc_pc_quota_fail(struct vmc_vm *vm)
-{
-	vmc_vm_stat(vm, quota_failures, 1);
-	pr_warn_ratelimited("VM %d (%s): DMA quota of %llu bytes is full of live mappings\n",
-			    vm->pid, vm->comm, vm->quota_pages << PAGE_SHIFT);
-}
-
 /*
  * Charge @nr_pages new pins to locked_vm, netted against unpins not yet
  * uncharged (an evicting miss then takes mmap_lock once, not twice).
@@ -518,6 +680,26 @@ int vmc_pc_charge(struct vmc_vm *vm, long nr_pages)
 		account_locked_vm(vm->mm, -delta, false);
 	}
 	return ret;
+}
+
+/*
+ * Charge the pins of a map's misses; over RLIMIT_MEMLOCK, the candidates
+ * (which type1 would not hold) go first, and the charge is tried again.
+ */
+static int vmc_pc_charge_misses(struct vmc_vm *vm, long nr_pages)
+{
+	u64 evicted;
+
+	if (!vmc_pc_charge(vm, nr_pages))
+		return 0;
+	mutex_lock(&vm->lock);
+	evicted = vmc_pc_evict(vm, nr_pages);
+	if (evicted) {
+		vmc_vm_stat(vm, evictions, evicted);
+		vmc_vm_stat(vm, eviction_batches, 1);
+	}
+	mutex_unlock(&vm->lock);
+	return evicted ? vmc_pc_charge(vm, nr_pages) : -ENOMEM;
 }
 
 /*
@@ -554,12 +736,13 @@ static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 	}
 	rcu_read_unlock();
 	if (!vmc_pc_make_room(vm, *misses)) {
-		*misses = 0;
-		/* The caller can free room and ask again: not a failure yet. */
-		if (room_coming)
+		/* The caller can free room and ask again first. */
+		if (room_coming) {
+			*misses = 0;
 			return -EAGAIN;
-		vmc_pc_quota_fail(vm);
-		return -ENOSPC;
+		}
+		/* Live pages fill the quota: admitted, as type1 would. */
+		vmc_vm_stat(vm, quota_overruns, 1);
 	}
 	vmc_pc_reserve(vm, *misses);
 	/* A retry after a racing invalidation counts its hits again: rare. */
@@ -657,7 +840,7 @@ again:
 		ret = vmc_pc_gup(vm, vaddr, nr, write, pins, pages);
 	if (ret)
 		goto out_unreserve;
-	ret = vmc_pc_charge(vm, misses);
+	ret = vmc_pc_charge_misses(vm, misses);
 	if (ret) {
 		pr_warn_ratelimited("VM %d (%s): RLIMIT_MEMLOCK (%lu) exceeded\n",
 				    vm->pid, vm->comm, rlimit(RLIMIT_MEMLOCK));
@@ -706,7 +889,8 @@ out_unreserve:
  * @pins: filled with one pin per page
  * @room_coming: the caller holds pages back that it can release (a batch
  *               not yet flushed): if the quota is full, return -EAGAIN
- *               rather than fail, and the caller releases them and retries
+ *               rather than go over it, and the caller releases them and
+ *               retries
  *
  * Return: 0, or an errno with nothing taken.
  */
@@ -767,6 +951,7 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 			/* Live mappings keep their page, as in type1. */
 			xa_erase(&vm->pins, idx);
 			vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
+			list_del_init(&pin->idle);
 			pin->stale = true;
 		} else {
 			vmc_pin_drop(vm, pin, VMC_DEL_DROP);

@@ -4,7 +4,15 @@
  * sets up (with a vIOMMU QEMU opens one per device address space).  A VM
  * holds the pin cache, its quota, policy and mode, and shows them in
  * /sys/kernel/vfio_mapcache/<pid>/.  It appears with the first container of
- * its mm and goes with the last one.
+ * its mm and lives as long as the mm, so that a VMM cannot shed the
+ * settings an admin gave it by closing its containers; its pins go with the
+ * last container.  When the mm goes (exit, exec) the directory goes at once,
+ * and the VM with its last container: a pid's directory is always the VM of
+ * the process that has that pid now.
+ *
+ * The directories are kobjects of the kobject core, whose release is the
+ * core's own: none can run module code after the module is gone.  Each
+ * file is a per-VM copy of its attribute that points at its VM.
  *
  * One shrinker serves every VM: under host memory pressure it releases
  * candidates, each VM's in its policy's order, the VMs in proportion to
@@ -30,11 +38,17 @@ const char * const vmc_mode_names[VMC_MODE_NR] = {
 	[VMC_MODE_LAZY] = "lazy",
 };
 
-/* Protects vmc_vms and vmc_vm.nr_containers. */
+/*
+ * Protects vmc_vms and, of every VM, nr_containers, mm_gone, dying, sysfs
+ * and debugfs.  Sysfs and debugfs handlers never take it, so directories
+ * may be removed (which waits for handlers in flight) under it.
+ */
 static DEFINE_MUTEX(vmc_vms_lock);
 static LIST_HEAD(vmc_vms);
-static struct kset *vmc_kset;
+static struct kobject *vmc_kobj;
 static struct shrinker *vmc_shrinker;
+/* Destroys VMs whose mm went away without containers; drained at unload. */
+static struct workqueue_struct *vmc_vm_wq;
 
 /* See vmc_vm_unaccount_flush(). */
 void vmc_vm_unaccount_pending(struct vmc_vm *vm)
@@ -52,15 +66,25 @@ static void vmc_vm_unaccount_work(struct work_struct *work)
 	vmc_vm_unaccount_flush(container_of(work, struct vmc_vm, unaccount_work));
 }
 
-static struct vmc_vm *to_vm(struct kobject *kobj)
+/**
+ * struct vmc_vm_attr - a sysfs file of one VM
+ * @ka: the attribute, a copy of one of vmc_vm_attr_tmpl
+ * @vm: the VM
+ */
+struct vmc_vm_attr {
+	struct kobj_attribute ka;
+	struct vmc_vm *vm;
+};
+
+static struct vmc_vm *to_vm(struct kobj_attribute *a)
 {
-	return container_of(kobj, struct vmc_vm, kobj);
+	return container_of(a, struct vmc_vm_attr, ka)->vm;
 }
 
 /* A page count of the VM, at @offset, shown in bytes. */
-static ssize_t vmc_vm_show_bytes(struct kobject *kobj, char *buf, size_t offset)
+static ssize_t vmc_vm_show_bytes(struct kobj_attribute *a, char *buf, size_t offset)
 {
-	struct vmc_vm *vm = to_vm(kobj);
+	struct vmc_vm *vm = to_vm(a);
 	u64 v;
 
 	mutex_lock(&vm->lock);
@@ -73,7 +97,7 @@ static ssize_t vmc_vm_show_bytes(struct kobject *kobj, char *buf, size_t offset)
 static ssize_t _name##_show(struct kobject *kobj, struct kobj_attribute *a,	\
 			    char *buf)						\
 {										\
-	return vmc_vm_show_bytes(kobj, buf, offsetof(struct vmc_vm, _field));	\
+	return vmc_vm_show_bytes(a, buf, offsetof(struct vmc_vm, _field));	\
 }
 
 VMC_VM_BYTES_SHOW(pinned_bytes, pinned_pages)
@@ -82,14 +106,40 @@ VMC_VM_BYTES_SHOW(peak_pinned_bytes, peak_pinned_pages)
 VMC_VM_BYTES_SHOW(peak_live_bytes, peak_live_pages)
 VMC_VM_BYTES_SHOW(quota_bytes, quota_pages)
 
-static struct kobj_attribute pinned_bytes_attr = __ATTR_RO_MODE(pinned_bytes, 0400);
-static struct kobj_attribute live_bytes_attr = __ATTR_RO_MODE(live_bytes, 0400);
-static struct kobj_attribute peak_pinned_bytes_attr = __ATTR_RO_MODE(peak_pinned_bytes, 0400);
-static struct kobj_attribute peak_live_bytes_attr = __ATTR_RO_MODE(peak_live_bytes, 0400);
+/* Writing 0 to a peak starts it again from the current value. */
+static ssize_t vmc_vm_peak_reset(struct kobj_attribute *a, const char *buf, size_t count,
+				 bool live)
+{
+	struct vmc_vm *vm = to_vm(a);
+	unsigned int v;
+
+	if (kstrtouint(buf, 0, &v) || v)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	if (live)
+		vm->peak_live_pages = vm->live_pages;
+	else
+		vm->peak_pinned_pages = vm->pinned_pages;
+	mutex_unlock(&vm->lock);
+	return count;
+}
+
+static ssize_t peak_pinned_bytes_store(struct kobject *kobj, struct kobj_attribute *a,
+				       const char *buf, size_t count)
+{
+	return vmc_vm_peak_reset(a, buf, count, false);
+}
+
+static ssize_t peak_live_bytes_store(struct kobject *kobj, struct kobj_attribute *a,
+				     const char *buf, size_t count)
+{
+	return vmc_vm_peak_reset(a, buf, count, true);
+}
 
 static ssize_t quota_bytes_store(struct kobject *kobj, struct kobj_attribute *a,
 				 const char *buf, size_t count)
 {
+	struct vmc_vm *vm = to_vm(a);
 	u64 bytes;
 	int ret;
 
@@ -99,19 +149,16 @@ static ssize_t quota_bytes_store(struct kobject *kobj, struct kobj_attribute *a,
 		return ret;
 	if (!PAGE_ALIGNED(bytes))
 		return -EINVAL;
-	ret = vmc_pc_set_quota(to_vm(kobj), bytes >> PAGE_SHIFT);
+	ret = vmc_pc_set_quota(vm, bytes >> PAGE_SHIFT);
 	/* The prefetcher's graph follows the quota; it keeps the old if short. */
 	if (!ret)
-		vmc_pf_resize(to_vm(kobj));
+		vmc_pf_resize(vm);
 	return ret ?: count;
 }
 
-static struct kobj_attribute quota_bytes_attr =
-	__ATTR(quota_bytes, 0600, quota_bytes_show, quota_bytes_store);
-
 static ssize_t policy_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
 {
-	struct vmc_vm *vm = to_vm(kobj);
+	struct vmc_vm *vm = to_vm(a);
 	const char *name;
 
 	mutex_lock(&vm->lock);
@@ -130,15 +177,13 @@ static ssize_t policy_store(struct kobject *kobj, struct kobj_attribute *a,
 			break;
 	if (kind == VMC_POLICY_NR)
 		return -EINVAL;
-	kind = vmc_pc_set_policy(to_vm(kobj), kind);
+	kind = vmc_pc_set_policy(to_vm(a), kind);
 	return kind ?: count;
 }
 
-static struct kobj_attribute policy_attr = __ATTR(policy, 0600, policy_show, policy_store);
-
 static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
 {
-	struct vmc_vm *vm = to_vm(kobj);
+	struct vmc_vm *vm = to_vm(a);
 	enum vmc_mode mode;
 
 	mutex_lock(&vm->lock);
@@ -154,15 +199,13 @@ static ssize_t mode_store(struct kobject *kobj, struct kobj_attribute *a,
 
 	if (mode < 0)
 		return -EINVAL;
-	vmc_pc_set_mode(to_vm(kobj), mode);
+	vmc_pc_set_mode(to_vm(a), mode);
 	return count;
 }
 
-static struct kobj_attribute mode_attr = __ATTR(mode, 0600, mode_show, mode_store);
-
 static ssize_t prefetch_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
 {
-	struct vmc_vm *vm = to_vm(kobj);
+	struct vmc_vm *vm = to_vm(a);
 	bool on;
 
 	mutex_lock(&vm->lock);
@@ -179,17 +222,14 @@ static ssize_t prefetch_store(struct kobject *kobj, struct kobj_attribute *a,
 
 	if (kstrtouint(buf, 10, &on) || on > 1)
 		return -EINVAL;
-	ret = vmc_pf_set(to_vm(kobj), on);
+	ret = vmc_pf_set(to_vm(a), on);
 	return ret ?: count;
 }
-
-static struct kobj_attribute prefetch_attr =
-	__ATTR(prefetch, 0600, prefetch_show, prefetch_store);
 
 static ssize_t prefetch_depth_show(struct kobject *kobj, struct kobj_attribute *a,
 				   char *buf)
 {
-	struct vmc_vm *vm = to_vm(kobj);
+	struct vmc_vm *vm = to_vm(a);
 	unsigned int depth;
 
 	mutex_lock(&vm->lock);
@@ -205,49 +245,123 @@ static ssize_t prefetch_depth_store(struct kobject *kobj, struct kobj_attribute 
 
 	if (kstrtouint(buf, 10, &depth) || !depth || depth > VMC_AG_MAX_DEPTH)
 		return -EINVAL;
-	vmc_pf_set_depth(to_vm(kobj), depth);
+	vmc_pf_set_depth(to_vm(a), depth);
 	return count;
 }
 
-static struct kobj_attribute prefetch_depth_attr =
-	__ATTR(prefetch_depth, 0600, prefetch_depth_show, prefetch_depth_store);
+static ssize_t idle_ms_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
+{
+	struct vmc_vm *vm = to_vm(a);
+	unsigned int ms;
+
+	mutex_lock(&vm->lock);
+	ms = jiffies_to_msecs(vm->idle_window);
+	mutex_unlock(&vm->lock);
+	return sysfs_emit(buf, "%u\n", ms);
+}
+
+/* A window of @ms, in jiffies: at least one, 0 for none. */
+static unsigned long vmc_idle_jiffies(unsigned int ms)
+{
+	return ms ? max(msecs_to_jiffies(ms), 1UL) : 0;
+}
+
+static ssize_t idle_ms_store(struct kobject *kobj, struct kobj_attribute *a,
+			     const char *buf, size_t count)
+{
+	unsigned int ms;
+
+	if (kstrtouint(buf, 10, &ms) || ms > VMC_IDLE_MAX_MS)
+		return -EINVAL;
+	vmc_pc_set_idle(to_vm(a), vmc_idle_jiffies(ms));
+	return count;
+}
 
 static ssize_t comm_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
 {
-	return sysfs_emit(buf, "%s\n", to_vm(kobj)->comm);
+	return sysfs_emit(buf, "%s\n", to_vm(a)->comm);
 }
 
-static struct kobj_attribute comm_attr = __ATTR_RO_MODE(comm, 0400);
-
-static struct attribute *vmc_vm_attrs[] = {
-	&quota_bytes_attr.attr,
-	&policy_attr.attr,
-	&mode_attr.attr,
-	&prefetch_attr.attr,
-	&prefetch_depth_attr.attr,
-	&pinned_bytes_attr.attr,
-	&live_bytes_attr.attr,
-	&peak_pinned_bytes_attr.attr,
-	&peak_live_bytes_attr.attr,
-	&comm_attr.attr,
-	NULL,
+/* Every file of a VM's directory, copied per VM by vmc_vm_add_sysfs(). */
+static const struct kobj_attribute vmc_vm_attr_tmpl[] = {
+	__ATTR(quota_bytes, 0600, quota_bytes_show, quota_bytes_store),
+	__ATTR(policy, 0600, policy_show, policy_store),
+	__ATTR(mode, 0600, mode_show, mode_store),
+	__ATTR(prefetch, 0600, prefetch_show, prefetch_store),
+	__ATTR(prefetch_depth, 0600, prefetch_depth_show, prefetch_depth_store),
+	__ATTR(idle_ms, 0600, idle_ms_show, idle_ms_store),
+	__ATTR_RO_MODE(pinned_bytes, 0400),
+	__ATTR_RO_MODE(live_bytes, 0400),
+	__ATTR(peak_pinned_bytes, 0600, peak_pinned_bytes_show, peak_pinned_bytes_store),
+	__ATTR(peak_live_bytes, 0600, peak_live_bytes_show, peak_live_bytes_store),
+	__ATTR_RO_MODE(comm, 0400),
 };
-ATTRIBUTE_GROUPS(vmc_vm);
 
-static void vmc_vm_release(struct kobject *kobj)
+#define VMC_VM_NR_ATTRS	ARRAY_SIZE(vmc_vm_attr_tmpl)
+
+/**
+ * struct vmc_vm_sysfs - the sysfs directory of one VM
+ * @kobj: the directory, a kobject of the core's own type
+ * @group: its files
+ * @ptrs: the files, for @group, NULL-terminated
+ * @attrs: the files, each pointing at the VM
+ */
+struct vmc_vm_sysfs {
+	struct kobject *kobj;
+	struct attribute_group group;
+	struct attribute *ptrs[VMC_VM_NR_ATTRS + 1];
+	struct vmc_vm_attr attrs[VMC_VM_NR_ATTRS];
+};
+
+static int vmc_vm_add_sysfs(struct vmc_vm *vm)
 {
-	struct vmc_vm *vm = to_vm(kobj);
+	struct vmc_vm_sysfs *fs;
+	char name[16];
+	unsigned int i;
+	int ret;
 
-	mmdrop(vm->mm);
-	mutex_destroy(&vm->lock);
-	kfree(vm);
+	fs = kzalloc(sizeof(*fs), GFP_KERNEL_ACCOUNT);
+	if (!fs)
+		return -ENOMEM;
+	for (i = 0; i < VMC_VM_NR_ATTRS; i++) {
+		fs->attrs[i].ka = vmc_vm_attr_tmpl[i];
+		fs->attrs[i].vm = vm;
+		sysfs_attr_init(&fs->attrs[i].ka.attr);
+		fs->ptrs[i] = &fs->attrs[i].ka.attr;
+	}
+	fs->group.attrs = fs->ptrs;
+	snprintf(name, sizeof(name), "%d", vm->pid);
+	fs->kobj = kobject_create_and_add(name, vmc_kobj);
+	if (!fs->kobj) {
+		kfree(fs);
+		return -ENOMEM;
+	}
+	ret = sysfs_create_group(fs->kobj, &fs->group);
+	if (ret) {
+		kobject_put(fs->kobj);
+		kfree(fs);
+		return ret;
+	}
+	vm->sysfs = fs;
+	return 0;
 }
 
-static const struct kobj_type vmc_vm_ktype = {
-	.release = vmc_vm_release,
-	.sysfs_ops = &kobj_sysfs_ops,
-	.default_groups = vmc_vm_groups,
-};
+/*
+ * Take the VM's directories away (vmc_vms_lock held): they go before the
+ * VM, and only the VM of the process that has the pid now may have them.
+ * Handlers in flight finish first.
+ */
+static void vmc_vm_hide(struct vmc_vm *vm)
+{
+	lockdep_assert_held(&vmc_vms_lock);
+	vmc_debugfs_remove_vm(vm);
+	if (!vm->sysfs)
+		return;
+	kobject_del(vm->sysfs->kobj);
+	kobject_put(vm->sysfs->kobj);
+	kfree(vm->sysfs);
+	vm->sysfs = NULL;
+}
 
 static bool vmc_vm_invalidate(struct mmu_interval_notifier *mni,
 			      const struct mmu_notifier_range *range,
@@ -273,29 +387,112 @@ static const struct mmu_interval_notifier_ops vmc_vm_notifier_ops = {
 	.invalidate = vmc_vm_invalidate,
 };
 
+/* Tear down a VM that is off the list, dying, with no container left. */
+static void vmc_vm_destroy(struct vmc_vm *vm)
+{
+	mutex_lock(&vmc_vms_lock);
+	vmc_vm_hide(vm);
+	mutex_unlock(&vmc_vms_lock);
+	/* Waits for invalidations in flight; none can start after it. */
+	mmu_interval_notifier_remove(&vm->notifier);
+	/* Calls the release callback if the mm is still there: it sees dying. */
+	mmu_notifier_unregister(&vm->mm_notifier, vm->mm);
+	vmc_pc_destroy(vm);
+	/* Off the list: the shrinker can no longer queue it. */
+	cancel_work_sync(&vm->unaccount_work);
+	vmc_pf_destroy(vm);
+	vmc_vm_unaccount_flush(vm);
+	mmdrop(vm->mm);
+	mutex_destroy(&vm->lock);
+	kfree(vm);
+}
+
+static void vmc_vm_destroy_work(struct work_struct *work)
+{
+	vmc_vm_destroy(container_of(work, struct vmc_vm, destroy_work));
+}
+
+/* Take @vm off the list of VMs, for vmc_vm_destroy() (vmc_vms_lock held). */
+static void vmc_vm_unlist(struct vmc_vm *vm)
+{
+	lockdep_assert_held(&vmc_vms_lock);
+	vm->dying = true;
+	list_del(&vm->node);
+}
+
+/*
+ * The mm goes (exit, exec): the directories go now; the VM goes now if it
+ * has no container, else with the last one.  Called from exit_mmap() or
+ * from the unregister of vmc_vm_destroy(), never under vmc_vms_lock (which
+ * is why nothing unregisters under it); it may not unregister itself, so a
+ * work item destroys the VM.
+ */
+static void vmc_vm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct vmc_vm *vm = container_of(mn, struct vmc_vm, mm_notifier);
+
+	/* Dying is final: a VM being torn down needs nothing from here. */
+	if (READ_ONCE(vm->dying))
+		return;
+	mutex_lock(&vmc_vms_lock);
+	if (!vm->dying) {
+		vm->mm_gone = true;
+		vmc_vm_hide(vm);
+		if (!vm->nr_containers) {
+			vmc_vm_unlist(vm);
+			queue_work(vmc_vm_wq, &vm->destroy_work);
+		}
+	}
+	mutex_unlock(&vmc_vms_lock);
+}
+
+static const struct mmu_notifier_ops vmc_vm_mm_ops = {
+	.release = vmc_vm_mm_release,
+};
+
 static struct vmc_vm *vmc_vm_find(struct mm_struct *mm)
 {
 	struct vmc_vm *vm;
 
 	list_for_each_entry(vm, &vmc_vms, node)
-		if (vm->mm == mm)
+		if (vm->mm == mm && !vm->mm_gone)
 			return vm;
 	return NULL;
 }
 
-/* sysfs name: the pid, made unique if an exec'd VMM still has an old VM. */
-static int vmc_vm_add_kobj(struct vmc_vm *vm)
+/*
+ * Show @vm as /sys/kernel/vfio_mapcache/<pid>.  A VM of another mm with
+ * the same pid (the image before an exec, whose mm lingers) gives the name
+ * up: it belongs to the process that has the pid now.
+ */
+static int vmc_vm_publish(struct vmc_vm *vm)
 {
-	int ret, n;
+	struct vmc_vm *other;
+	int ret;
 
-	vm->kobj.kset = vmc_kset;
-	kobject_init(&vm->kobj, &vmc_vm_ktype);
-	ret = kobject_add(&vm->kobj, NULL, "%d", vm->pid);
-	for (n = 1; ret == -EEXIST && n < 16; n++)
-		ret = kobject_add(&vm->kobj, NULL, "%d-%d", vm->pid, n);
+	lockdep_assert_held(&vmc_vms_lock);
+	list_for_each_entry(other, &vmc_vms, node)
+		if (other->pid == vm->pid && other->sysfs)
+			vmc_vm_hide(other);
+	ret = vmc_vm_add_sysfs(vm);
+	if (!ret)
+		vmc_debugfs_add_vm(vm);
 	return ret;
 }
 
+/* The settings of a new VM: the module's defaults of the moment. */
+static void vmc_vm_defaults(struct vmc_vm *vm)
+{
+	vm->mode = READ_ONCE(vmc_default_mode);
+	vm->quota_pages = READ_ONCE(vmc_default_quota_bytes) >> PAGE_SHIFT;
+	vm->policy_kind = READ_ONCE(vmc_default_policy);
+	vm->idle_window = vmc_idle_jiffies(READ_ONCE(vmc_default_idle_ms));
+}
+
+/*
+ * A new VM for @mm, not on the list nor in sysfs yet.  Registering with the
+ * mm takes its mmap_lock: vmc_vms_lock is not held.
+ */
 static struct vmc_vm *vmc_vm_new(struct mm_struct *mm)
 {
 	struct vmc_vm *vm;
@@ -306,13 +503,12 @@ static struct vmc_vm *vmc_vm_new(struct mm_struct *mm)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&vm->lock);
 	INIT_WORK(&vm->unaccount_work, vmc_vm_unaccount_work);
+	INIT_WORK(&vm->destroy_work, vmc_vm_destroy_work);
 	vm->mm = mm;
 	mmgrab(mm);
 	vm->pid = task_tgid_nr(current);
 	get_task_comm(vm->comm, current);
-	vm->mode = READ_ONCE(vmc_default_mode);
-	vm->quota_pages = READ_ONCE(vmc_default_quota_bytes) >> PAGE_SHIFT;
-	vm->policy_kind = READ_ONCE(vmc_default_policy);
+	vmc_vm_defaults(vm);
 	ret = vmc_pc_init(vm);
 	if (ret)
 		goto err_free;
@@ -323,17 +519,14 @@ static struct vmc_vm *vmc_vm_new(struct mm_struct *mm)
 					   &vmc_vm_notifier_ops);
 	if (ret)
 		goto err_pf;
-	ret = vmc_vm_add_kobj(vm);
-	if (ret) {
-		mmu_interval_notifier_remove(&vm->notifier);
-		vmc_pc_destroy(vm);
-		vmc_pf_destroy(vm);
-		kobject_put(&vm->kobj);
-		return ERR_PTR(ret);
-	}
-	vmc_debugfs_add_vm(vm);
+	vm->mm_notifier.ops = &vmc_vm_mm_ops;
+	ret = mmu_notifier_register(&vm->mm_notifier, mm);
+	if (ret)
+		goto err_itree;
 	return vm;
 
+err_itree:
+	mmu_interval_notifier_remove(&vm->notifier);
 err_pf:
 	vmc_pf_destroy(vm);
 err_pc:
@@ -353,49 +546,70 @@ struct vmc_vm *vmc_vm_get(void)
 {
 	struct vmc_vm *vm;
 
+	struct vmc_vm *new;
+	int ret = 0;
+
 	if (!current->mm)
 		return NULL;
 	mutex_lock(&vmc_vms_lock);
 	vm = vmc_vm_find(current->mm);
-	if (!vm) {
-		vm = vmc_vm_new(current->mm);
-		if (!IS_ERR(vm))
-			list_add(&vm->node, &vmc_vms);
-	}
-	if (!IS_ERR(vm))
+	if (vm)
 		vm->nr_containers++;
 	mutex_unlock(&vmc_vms_lock);
-	return vm;
+	if (vm)
+		return vm;
+
+	new = vmc_vm_new(current->mm);
+	if (IS_ERR(new))
+		return new;
+	mutex_lock(&vmc_vms_lock);
+	/* Another thread of the VMM may have been quicker. */
+	vm = vmc_vm_find(current->mm);
+	if (!vm) {
+		ret = vmc_vm_publish(new);
+		if (!ret) {
+			list_add(&new->node, &vmc_vms);
+			vm = new;
+			new = NULL;
+		}
+	}
+	if (vm)
+		vm->nr_containers++;
+	mutex_unlock(&vmc_vms_lock);
+	if (new) {
+		/* Never seen by anyone: torn down as it is. */
+		WRITE_ONCE(new->dying, true);
+		vmc_vm_destroy(new);
+	}
+	return vm ?: ERR_PTR(ret);
 }
 
 /**
- * vmc_vm_put() - a container of @vm is gone; the last one takes the VM along
+ * vmc_vm_put() - a container of @vm is gone
  * @vm: the VM, or NULL
+ *
+ * The last container takes the VM's pins along, and the VM itself if its
+ * mm is gone; the settings stay as long as the mm.
  */
 void vmc_vm_put(struct vmc_vm *vm)
 {
-	bool last;
+	bool last, destroy;
 
 	if (!vm)
 		return;
 	mutex_lock(&vmc_vms_lock);
-	last = !--vm->nr_containers;
-	if (last)
-		list_del(&vm->node);
+	last = vm->nr_containers == 1;
 	mutex_unlock(&vmc_vms_lock);
-	if (!last)
-		return;
-	debugfs_remove(vm->debugfs);
-	/* Drains sysfs writes in flight: none may find the cache destroyed. */
-	kobject_del(&vm->kobj);
-	/* Waits for invalidations in flight; none can start after it. */
-	mmu_interval_notifier_remove(&vm->notifier);
-	vmc_pc_destroy(vm);
-	/* Off the list: the shrinker can no longer queue it. */
-	cancel_work_sync(&vm->unaccount_work);
-	vmc_pf_destroy(vm);
-	vmc_vm_unaccount_flush(vm);
-	kobject_put(&vm->kobj);
+	/* Still counted: nothing destroys the VM meanwhile. */
+	if (last)
+		vmc_pc_release_all(vm);
+	mutex_lock(&vmc_vms_lock);
+	destroy = !--vm->nr_containers && vm->mm_gone;
+	if (destroy)
+		vmc_vm_unlist(vm);
+	mutex_unlock(&vmc_vms_lock);
+	if (destroy)
+		vmc_vm_destroy(vm);
 }
 
 /* Candidates of every VM; 0 while the list is busy (a VM comes or goes). */
@@ -468,11 +682,38 @@ void vmc_vm_shrinker_exit(void)
 
 int vmc_vm_init(void)
 {
-	vmc_kset = kset_create_and_add("vfio_mapcache", NULL, kernel_kobj);
-	return vmc_kset ? 0 : -ENOMEM;
+	vmc_vm_wq = alloc_workqueue("vfio_mapcache", 0, 0);
+	if (!vmc_vm_wq)
+		return -ENOMEM;
+	vmc_kobj = kobject_create_and_add("vfio_mapcache", kernel_kobj);
+	if (!vmc_kobj) {
+		destroy_workqueue(vmc_vm_wq);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
+/**
+ * vmc_vm_exit() - destroy every VM, at module unload
+ *
+ * No container is left (each holds the module), but VMs of living VMMs
+ * are: they go now.  VMs whose mm went meanwhile are in the work queue,
+ * which is drained.
+ */
 void vmc_vm_exit(void)
 {
-	kset_unregister(vmc_kset);
+	struct vmc_vm *vm, *tmp;
+	LIST_HEAD(doomed);
+
+	mutex_lock(&vmc_vms_lock);
+	list_for_each_entry_safe(vm, tmp, &vmc_vms, node) {
+		WARN_ON_ONCE(vm->nr_containers);
+		vmc_vm_unlist(vm);
+		list_add(&vm->node, &doomed);
+	}
+	mutex_unlock(&vmc_vms_lock);
+	list_for_each_entry_safe(vm, tmp, &doomed, node)
+		vmc_vm_destroy(vm);
+	destroy_workqueue(vmc_vm_wq);
+	kobject_put(vmc_kobj);
 }

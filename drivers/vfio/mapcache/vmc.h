@@ -43,6 +43,10 @@
 #define VMC_UNPIN_BATCH		64
 /* struct page pointers pinned per GUP call: one page of pointers. */
 #define VMC_PIN_BATCH		(PAGE_SIZE / sizeof(struct page *))
+/* Largest idle_ms setting (a day); 0 is off. */
+#define VMC_IDLE_MAX_MS		(24U * 3600 * 1000)
+/* Candidates a VM keeps however long idle: 1 MiB of 4 KiB pages. */
+#define VMC_IDLE_KEEP_PAGES	256
 
 /**
  * struct vmc_stats - counters of a container, a VM, or the whole module
@@ -59,13 +63,16 @@
  * @misses: pages a guest map had to pin
  * @evictions: cached pages unpinned to make room
  * @eviction_batches: evictions done in one go (one flush, one unpin batch)
- * @quota_failures: MAP_DMA requests refused because live pages fill the quota
+ * @quota_overruns: pin batches of MAP_DMA requests admitted above the quota,
+ *                  because live pages filled it (a quota never fails a map)
  * @notifier_drops: cached pages dropped because the VMM unmapped, remapped
  *                  or discarded their address
  * @batch_requests: VFIO_MAPCACHE_BATCH calls that ran at least one entry
  * @batch_entries: entries those calls processed
  * @shrinker_releases: cached pages unpinned under host memory pressure (not
  *                     counted in @evictions)
+ * @idle_releases: cached pages unpinned for having been idle (idle_ms; not
+ *                 counted in @evictions)
  * @prefetch_issued: pages pinned ahead of the guest by the prefetcher
  * @prefetch_useful: prefetched pages that a guest map then found pinned
  * @prefetch_wasted: prefetched pages unpinned or replaced before any use
@@ -84,11 +91,12 @@ struct vmc_stats {
 	u64 misses;
 	u64 evictions;
 	u64 eviction_batches;
-	u64 quota_failures;
+	u64 quota_overruns;
 	u64 notifier_drops;
 	u64 batch_requests;
 	u64 batch_entries;
 	u64 shrinker_releases;
+	u64 idle_releases;
 	u64 prefetch_issued;
 	u64 prefetch_useful;
 	u64 prefetch_wasted;
@@ -121,6 +129,8 @@ enum vmc_mode {
  * @stale: the VMM's address no longer maps @page (mmu notifier): no longer
  *         in the cache, unpinned when its last live user goes
  * @prefetched: pinned ahead by the prefetcher and not mapped since
+ * @idle: link in vmc_vm.idle while a candidate in the cache
+ * @idle_stamp: the idle window in which it last became a candidate
  *
  * Protected by vmc_vm.lock once in the cache.
  */
@@ -132,13 +142,24 @@ struct vmc_pin {
 	bool writable;
 	bool stale;
 	bool prefetched;
+	u32 idle_stamp;
+	struct list_head idle;
 };
+
+struct vmc_vm_sysfs;
 
 /**
  * struct vmc_vm - a VM: the VMM process (its mm) and its pin cache
- * @kobj: /sys/kernel/vfio_mapcache/<pid>; its refcount is the VM's
- * @node: link in the list of VMs (vmc_vms_lock)
+ * @sysfs: /sys/kernel/vfio_mapcache/<pid>/, or NULL once hidden: when the
+ *         mm went away, or when a newer VM of the same pid took the name
+ *         (vmc_vms_lock)
+ * @node: link in the list of VMs, while not dying (vmc_vms_lock)
  * @nr_containers: containers using this VM (vmc_vms_lock)
+ * @mm_gone: the mm went away: the VM goes with its last container
+ *           (vmc_vms_lock)
+ * @dying: off the list, being destroyed (vmc_vms_lock)
+ * @mm_notifier: tells when the mm goes away (its release callback)
+ * @destroy_work: destroys a VM whose mm went away after its containers
  * @mm: the VMM's mm (a grab)
  * @pid: the VMM's thread group
  * @comm: the VMM's command name
@@ -156,12 +177,21 @@ struct vmc_pin {
  * @pmem: history storage of @policy
  * @policy_kind: which policy
  * @mode: what is cached
- * @quota_pages: most pages pinned at once through the cache, 0: no limit
+ * @quota_pages: most pages the cache keeps pinned, 0: no fixed limit; live
+ *               pages may go above it
  * @pinned_pages: pages pinned through the cache (live, candidate, stale, and
  *                reserved by maps in flight)
  * @live_pages: pins with live users
- * @peak_pinned_pages: highest @pinned_pages
- * @peak_live_pages: highest @live_pages
+ * @peak_pinned_pages: highest @pinned_pages (since reset through sysfs)
+ * @peak_live_pages: highest @live_pages (likewise)
+ * @idle: the candidates in the cache, in the order they became candidates
+ * @idle_window: length of an idle window in jiffies; 0: idle candidates are
+ *               kept (up to the quota)
+ * @idle_end: when the current window ends (jiffies)
+ * @idle_epoch: number of the current window
+ * @idle_armed: @idle_work is queued
+ * @idle_work: releases idle candidates at the end of a window, while there
+ *             are more than VMC_IDLE_KEEP_PAGES
  * @ag: access graph of the prefetcher, sized by @quota_pages; NULL while
  *      prefetching is off
  * @prefetch_depth: edges the prefetcher follows from a missed page
@@ -172,12 +202,20 @@ struct vmc_pin {
  *                  the VM is off the list of VMs
  * @requests: MAP_DMA and UNMAP_DMA requests of all its containers, counted
  *            without the lock (shown as map_requests, unmap_requests)
- * @debugfs: the VM's debugfs directory
+ * @debugfs: the VM's debugfs directory, NULL once hidden (vmc_vms_lock)
+ *
+ * A VM lives as long as its mm or its last container, whichever goes last:
+ * its settings outlast containers that close and open again, its pins do
+ * not (vmc_pc_release_all()).
  */
 struct vmc_vm {
-	struct kobject kobj;
+	struct vmc_vm_sysfs *sysfs;
 	struct list_head node;
 	unsigned int nr_containers;
+	bool mm_gone;
+	bool dying;
+	struct mmu_notifier mm_notifier;
+	struct work_struct destroy_work;
 	struct mm_struct *mm;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
@@ -195,6 +233,12 @@ struct vmc_vm {
 	u64 live_pages;
 	u64 peak_pinned_pages;
 	u64 peak_live_pages;
+	struct list_head idle;
+	unsigned long idle_window;
+	unsigned long idle_end;
+	u32 idle_epoch;
+	bool idle_armed;
+	struct delayed_work idle_work;
 	struct vmc_ag *ag;
 	unsigned int prefetch_depth;
 	struct vmc_stats stats;
@@ -273,6 +317,8 @@ enum vmc_dma_state {
  * @pins: the VM's pins of each page, when the pin cache serves it; NULL
  *        when the mapping pinned its pages itself (mode off)
  * @nr_pins: entries of @pins holding a live reference
+ * @nr_rsvd: pages of VM_PFNMAP memory (a device BAR) it maps: never pinned,
+ *           cached nor charged, as in type1; only when @pins is NULL
  * @pin1: @pins of a one-page mapping, the common case, without an allocation
  * @release: on vmc_container.release once unmapped, until the IOTLB sync
  *           lets its pins go; on vmc_container.xlate_release or
@@ -292,6 +338,7 @@ struct vmc_dma {
 	struct mm_struct *mm;
 	struct vmc_pin **pins;
 	unsigned long nr_pins;
+	unsigned long nr_rsvd;
 	struct vmc_pin *pin1;
 	struct list_head release;
 };
@@ -372,6 +419,7 @@ extern int vmc_default_policy;
 extern int vmc_default_mode;
 extern bool vmc_shrinker_enabled;
 extern bool vmc_default_prefetch;
+extern unsigned int vmc_default_idle_ms;
 extern unsigned int vmc_default_prefetch_depth;
 
 /* vm.c: VMs, their sysfs directories and mmu notifiers */
@@ -404,6 +452,8 @@ int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages);
 int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind);
 void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode);
 int vmc_pc_init(struct vmc_vm *vm);
+void vmc_pc_set_idle(struct vmc_vm *vm, unsigned long window);
+void vmc_pc_release_all(struct vmc_vm *vm);
 void vmc_pc_destroy(struct vmc_vm *vm);
 void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end);
 void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
@@ -416,6 +466,7 @@ void vmc_pc_evict_take(struct vmc_vm *vm, struct vmc_pnode *pn, struct list_head
 void vmc_pc_evict_finish(struct vmc_vm *vm, struct list_head *victims);
 u64 vmc_pc_candidates(struct vmc_vm *vm);
 int vmc_pc_charge(struct vmc_vm *vm, long nr_pages);
+void vmc_pin_idle(struct vmc_vm *vm, struct vmc_pin *pin);
 
 /* pcprefetch.c: prefetching into the pin cache along the access graph */
 #define VMC_PF_DEFAULT_DEPTH	VMC_AG_MAX_DEPTH
@@ -423,6 +474,7 @@ int vmc_pf_init(struct vmc_vm *vm);
 void vmc_pf_destroy(struct vmc_vm *vm);
 int vmc_pf_set(struct vmc_vm *vm, bool on);
 void vmc_pf_set_depth(struct vmc_vm *vm, unsigned int depth);
+void vmc_pf_forget(struct vmc_vm *vm);
 int vmc_pf_resize(struct vmc_vm *vm);
 void vmc_pf_map(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 		bool write, const unsigned long *missed);
@@ -562,6 +614,7 @@ void vmc_debugfs_exit(void);
 void vmc_debugfs_add(struct vmc_container *c);
 void vmc_debugfs_remove(struct vmc_container *c);
 void vmc_debugfs_add_vm(struct vmc_vm *vm);
+void vmc_debugfs_remove_vm(struct vmc_vm *vm);
 
 /* Counters: per container under its lock, per VM under its lock, and module-wide. */
 #define VMC_NR_STATS	(sizeof(struct vmc_stats) / sizeof(u64))

@@ -172,7 +172,8 @@ void vmc_xc_reap(struct vmc_container *c)
  * @c: its container (lock held)
  * @dma: the mapping, live, fully mapped through the pin cache
  *
- * Its pins stop being live but stay referenced by the translation.  Not
+ * Its pins stop being live but stay referenced by the translation (above
+ * the quota, some go at once, and the translation with them).  Not
  * kept once the VM left lazy mode, nor if a page is stale: the VMM's
  * address no longer maps it, and a full hit must never reach it.
  *
@@ -194,6 +195,7 @@ bool vmc_xc_cache(struct vmc_container *c, struct vmc_dma *dma)
 		vmc_xc_vtree_insert(dma, &vm->xlates);
 	vmc_pc_xlate_get(vm, dma->pins, dma->nr_pins);
 	mutex_unlock(&vm->lock);
+	vmc_vm_unaccount_flush(vm);
 	return true;
 
 out_live:

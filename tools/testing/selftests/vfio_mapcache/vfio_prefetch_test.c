@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -235,7 +236,7 @@ TEST_F(prefetch, quota_never_exceeded)
 		}
 	}
 	ASSERT_GE(quota, vmc_vm_read_ll("peak_pinned_bytes"));
-	ASSERT_EQ(0, vm_stat(self, "quota_failures"));
+	ASSERT_EQ(0, vm_stat(self, "quota_overruns"));
 	/* Prefetches happened at the quota, by evicting cold candidates. */
 	ASSERT_LT(0, vm_stat(self, "prefetch_issued"));
 	ASSERT_LT(0, vm_stat(self, "prefetch_useful"));
@@ -418,6 +419,30 @@ TEST_F(prefetch, off_means_off)
 	ASSERT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
 }
 
+/*
+ * In a forked child (a new mm, so a new VM): does its VM have @prefetch and
+ * @depth?  1 if so, 0 if not, -1 if the child could not tell.
+ */
+static int child_vm_sees(long long prefetch, long long depth)
+{
+	struct vmc_env env;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (vmc_env_open(&env, VMC_BACKEND_MAPCACHE))
+			_exit(2);
+		_exit(vmc_vm_read_ll("prefetch") == prefetch &&
+		      vmc_vm_read_ll("prefetch_depth") == depth ? 0 : 1);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 1)
+		return -1;
+	return !WEXITSTATUS(status);
+}
+
 /* The sysfs files and module parameters take good values, refuse others. */
 TEST_F(prefetch, sysfs_and_params)
 {
@@ -460,11 +485,16 @@ TEST_F(prefetch, sysfs_and_params)
 	ASSERT_EQ(0, write_param("default_prefetch_depth", "5"));
 	ASSERT_EQ(0, vmc_vm_read_ll("prefetch"));
 	ASSERT_EQ(8, vmc_vm_read_ll("prefetch_depth"));
-	/* Our last container goes, and with it the VM: the next one is new. */
+	/* Our VM lives as long as our mm: closing containers keeps it. */
+	ASSERT_EQ(0, vmc_vm_write("prefetch_depth", "2"));
 	vmc_env_close(&self->env);
+	ASSERT_EQ(2, vmc_vm_read_ll("prefetch_depth"));
 	ASSERT_EQ(0, vmc_env_open(&self->env, VMC_BACKEND_MAPCACHE));
-	ASSERT_EQ(1, vmc_vm_read_ll("prefetch"));
-	ASSERT_EQ(5, vmc_vm_read_ll("prefetch_depth"));
+	ASSERT_EQ(0, vmc_vm_read_ll("prefetch"));
+	ASSERT_EQ(2, vmc_vm_read_ll("prefetch_depth"));
+	/* A new mm is a new VM, with the defaults of the moment. */
+	vmc_env_close(&self->env);
+	ASSERT_EQ(1, child_vm_sees(1, 5));
 }
 
 /* Prefetched pins are charged to locked_vm, and teardown returns it all. */
@@ -483,7 +513,9 @@ TEST_F(prefetch, teardown_returns_everything)
 	vmc_env_close(&self->env);
 	ASSERT_EQ(base_pages, vmc_pinned_pages());
 	ASSERT_EQ(base_kb, vmc_locked_vm_kb());
-	ASSERT_NE(0, access(self->sysfs, F_OK));
+	/* The VM stays with our mm, without a pin. */
+	ASSERT_EQ(0, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(0, access(self->sysfs, F_OK));
 }
 
 TEST_HARNESS_MAIN

@@ -28,7 +28,8 @@
  *  - window N: batches of N consecutive requests, maps and unmaps mixed: a
  *    guest that posts its requests to a queue and kicks every N (or a VMM
  *    draining N queued invalidation descriptors in one exit).
- * A batch stops at an entry the host refuses (a map over quota): that map is
+ * A batch stops at an entry the host refuses (ENOMEM past RLIMIT_MEMLOCK,
+ * say; a quota no longer refuses maps): that map is
  * counted as failed, its later unmaps are dropped, and the rest of the batch
  * is sent again.
  */
@@ -59,7 +60,7 @@ const char *const vmc_run_mode_names[] = { "-", "off", "strict", "lazy" };
 
 const char *const vmc_count_names[VMC_NR_COUNTS] = {
 	"full_hits", "pin_hits", "misses", "pins", "iotlb_flushes", "evictions",
-	"quota_failures", "map_requests", "unmap_requests", "iommu_maps",
+	"quota_overruns", "map_requests", "unmap_requests", "iommu_maps",
 	"iommu_unmaps", "eviction_batches", "unpins", "batch_requests",
 	"batch_entries",
 };

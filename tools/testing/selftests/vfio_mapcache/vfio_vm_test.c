@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM of vfio_iommu_mapcache, as a VMM meets it:
+ *  - it lives as long as the VMM's mm: settings outlast containers that
+ *    close and open again, pins do not;
+ *  - after exec the pid's directory belongs to the new image, never to the
+ *    old one, even while a container of the old one is still open;
+ *  - a page pinned through two containers of one VMM (QEMU with a vIOMMU
+ *    opens one per device) is pinned and charged once, where type1
+ *    charges each container;
+ *  - without a fixed quota, idleness bounds what the cache keeps: memory
+ *    the guest stopped using is given back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vmc_lib.h"
+
+#define PG		VMC_PAGE
+#define IOVA_A		0x100000UL
+#define IOVA_BIG	0x1000000UL
+#define IOVA_OUT	0x4000000UL
+#define NR_BUF		16
+#define NR_BIG		1024	/* 4 MiB: four times what idleness keeps */
+#define IDLE_KEEP	256	/* candidates a VM keeps however long idle */
+#define UNTOUCHED	0x5a
+
+/* Set by the test that execs itself: the image after exec checks its VM. */
+#define EXEC_ENV	"VMC_VM_TEST_EXEC_FD"
+
+/* Exit codes of the image after exec. */
+enum {
+	EXEC_OK,
+	EXEC_OLD_DIR = 11,	/* the old mm's directory is still there */
+	EXEC_OLD_FD,		/* the container of the old image is gone */
+	EXEC_NEW_VM,		/* no fresh VM for the new image */
+};
+
+/* The new image's checks: none of the old VM shows, a fresh one appears. */
+static int exec_check(int old_fd)
+{
+	char path[96];
+	struct vmc_env env;
+	const char *bdf2 = getenv("VMC_EDU_BDF2");
+	int ret = EXEC_OK;
+
+	snprintf(path, sizeof(path), VMC_SYSFS_DIR "/%d", getpid());
+	if (!access(path, F_OK))
+		return EXEC_OLD_DIR;
+	if (fcntl(old_fd, F_GETFD) < 0)
+		return EXEC_OLD_FD;
+	/* The old image holds the first device's group: use the second one. */
+	if (bdf2) {
+		setenv("VMC_EDU_BDF", bdf2, 1);
+		if (vmc_env_open(&env, VMC_BACKEND_MAPCACHE) ||
+		    vmc_vm_read_ll("quota_bytes") != vmc_read_ll(MODPARAM_DIR "/default_quota_bytes"))
+			ret = EXEC_NEW_VM;
+		vmc_env_close(&env);
+	}
+	close(old_fd);
+	return ret;
+}
+
+__attribute__((constructor)) static void exec_hook(void)
+{
+	const char *fd = getenv(EXEC_ENV);
+
+	if (fd)
+		_exit(exec_check(atoi(fd)));
+}
+
+/* What both fixtures hold. */
+struct vm_fx {
+	struct vmc_env env;
+	struct vmc_env env2;
+	uint8_t *buf;
+	uint8_t *out;
+	uint8_t *big;
+	long long base_pages;
+	long long base_kb;
+};
+
+/* Set up @fx on @backend: 0, 1 if it is not available, or -errno. */
+static int fx_setup(struct vm_fx *fx, enum vmc_backend backend)
+{
+	int ret;
+
+	fx->env.container = fx->env2.container = -1;
+	fx->env.group = fx->env2.group = -1;
+	fx->env.device = fx->env2.device = -1;
+	fx->base_pages = vmc_pinned_pages();
+	fx->base_kb = vmc_locked_vm_kb();
+	ret = vmc_env_open(&fx->env, backend);
+	if (ret)
+		return ret;
+	ret = vmc_dma_bufs(&fx->buf, NR_BUF, 7, &fx->out, UNTOUCHED);
+	if (ret)
+		return ret;
+	fx->big = vmc_alloc_pages(2 * NR_BIG);
+	if (!fx->big)
+		return -ENOMEM;
+	memset(fx->big, 1, 2 * NR_BIG * PG);
+	return 0;
+}
+
+static void fx_teardown(struct vm_fx *fx)
+{
+	vmc_env_close(&fx->env2);
+	vmc_env_close(&fx->env);
+}
+
+/* Map-cache only. */
+FIXTURE(vm) {
+	struct vm_fx f;
+};
+
+FIXTURE_SETUP(vm)
+{
+	int ret = fx_setup(&self->f, VMC_BACKEND_MAPCACHE);
+
+	if (ret == 1)
+		SKIP(return, "vfio_iommu_mapcache not loaded");
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(vm)
+{
+	fx_teardown(&self->f);
+}
+
+/* Either backend, for figures side by side. */
+FIXTURE(pair) {
+	struct vm_fx f;
+};
+
+FIXTURE_VARIANT(pair) {
+	enum vmc_backend backend;
+};
+
+FIXTURE_VARIANT_ADD(pair, type1) {
+	.backend = VMC_BACKEND_TYPE1,
+};
+
+FIXTURE_VARIANT_ADD(pair, mapcache) {
+	.backend = VMC_BACKEND_MAPCACHE,
+};
+
+FIXTURE_SETUP(pair)
+{
+	int ret = fx_setup(&self->f, variant->backend);
+
+	if (ret == 1)
+		SKIP(return, "backend %s not available", vmc_backend_name(variant->backend));
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(pair)
+{
+	fx_teardown(&self->f);
+}
+
+#define R	VFIO_DMA_MAP_FLAG_READ
+#define W	VFIO_DMA_MAP_FLAG_WRITE
+#define fx_map(fx, iova, vaddr, size, flags) \
+	ASSERT_EQ(0, _vmc_map((fx)->env.container, iova, vaddr, size, flags))
+#define fx_unmap(fx, iova, size) \
+	({ uint64_t __u = 0; \
+	   ASSERT_EQ(0, _vmc_unmap((fx)->env.container, iova, size, 0, &__u)); \
+	   ASSERT_EQ((uint64_t)(size), __u); })
+
+/* Does edu read page @idx of buf through @iova of @env?  (RAM -> dev -> out) */
+static int dma_reads_page(struct vm_fx *self, struct vmc_env *env,
+			  uint64_t iova, int idx)
+{
+	memset(self->out, UNTOUCHED, PG);
+	if (vmc_edu_dma_to_dev(env, iova, 0, 512) ||
+	    vmc_edu_dma_from_dev(env, IOVA_OUT, 0, 512))
+		return -1;
+	return !memcmp(self->out, self->buf + idx * PG, 512);
+}
+
+/* A counter of this process's VM (debugfs vm-<pid>/stats). */
+static long long vm_stat(const char *key)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), VMC_DEBUGFS_DIR "/vm-%d/stats", getpid());
+	return vmc_stat(path, key);
+}
+
+/* Poll @file of our VM until it is at most @max, up to @secs; its last value. */
+static long long wait_at_most(const char *file, long long max, int secs)
+{
+	long long v = vmc_vm_read_ll(file);
+	int i;
+
+	for (i = 0; i < secs * 10 && v > max; i++) {
+		usleep(100 * 1000);
+		v = vmc_vm_read_ll(file);
+	}
+	return v;
+}
+
+/* Settings stay with the mm; the pins go with the last container. */
+TEST_F(vm, settings_outlive_containers)
+{
+	struct vm_fx *fx = &self->f;
+	char path[96];
+	long long pins;
+
+	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "65536"));
+	ASSERT_EQ(0, vmc_vm_write("policy", "fifo"));
+	ASSERT_EQ(0, vmc_vm_write("idle_ms", "5000"));
+	fx_map(fx, IOVA_A, fx->buf, 2 * PG, R);
+	fx_unmap(fx, IOVA_A, 2 * PG);
+	ASSERT_EQ(2 * PG, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(fx->base_pages + 2, vmc_pinned_pages());
+	pins = vm_stat("pins");
+
+	vmc_env_close(&fx->env);
+	/* No container: nothing pinned, nothing charged, settings kept. */
+	ASSERT_EQ(fx->base_pages, vmc_pinned_pages());
+	ASSERT_EQ(fx->base_kb, vmc_locked_vm_kb());
+	ASSERT_EQ(0, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(65536, vmc_vm_read_ll("quota_bytes"));
+	ASSERT_EQ(5000, vmc_vm_read_ll("idle_ms"));
+	snprintf(path, sizeof(path), VMC_DEBUGFS_DIR "/vm-%d/stats", getpid());
+	ASSERT_EQ(0, access(path, F_OK));
+
+	/* A new container is the same VM: same settings, the pages pin again. */
+	ASSERT_EQ(0, vmc_env_open(&fx->env, VMC_BACKEND_MAPCACHE));
+	ASSERT_EQ(65536, vmc_vm_read_ll("quota_bytes"));
+	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "0"));
+	fx_map(fx, IOVA_OUT, fx->out, PG, W);
+	fx_map(fx, IOVA_A, fx->buf, 2 * PG, R);
+	ASSERT_EQ(pins + 3, vm_stat("pins"));
+	ASSERT_EQ(1, dma_reads_page(fx, &fx->env, IOVA_A + PG, 1));
+}
+
+/*
+ * After exec the pid's directory is never the old image's, although a
+ * container of the old image is still open (inherited); a container of
+ * the new image gets a fresh VM with the module's defaults.  Once the old
+ * container closes, everything it pinned is back.
+ */
+TEST_F(vm, exec_gets_a_fresh_vm)
+{
+	struct vm_fx *fx = &self->f;
+	char path[96], fd[16];
+	int status;
+	pid_t pid;
+
+	/* The child opens the device: we must not hold its group. */
+	vmc_env_close(&fx->env);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct vmc_env env;
+
+		if (vmc_env_open(&env, VMC_BACKEND_MAPCACHE) ||
+		    _vmc_map(env.container, IOVA_A, fx->buf, 4 * PG, R) ||
+		    vmc_vm_write("quota_bytes", "8192"))
+			_exit(1);
+		snprintf(fd, sizeof(fd), "%d", env.container);
+		setenv(EXEC_ENV, fd, 1);
+		execl("/proc/self/exe", "vfio_vm_test", (char *)NULL);
+		_exit(2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(EXEC_OK, WEXITSTATUS(status));
+	snprintf(path, sizeof(path), VMC_SYSFS_DIR "/%d", pid);
+	ASSERT_NE(0, access(path, F_OK));
+	ASSERT_EQ(fx->base_pages, vmc_pinned_pages());
+}
+
+/*
+ * Two devices, two containers, one VMM: the same buffer mapped in both is
+ * pinned once by the map-cache and charged to locked_vm once; type1
+ * charges it per container.  Both devices reach it.
+ */
+TEST_F(pair, one_pin_for_two_containers)
+{
+	struct vm_fx *fx = &self->f;
+	const char *bdf2 = getenv("VMC_EDU_BDF2");
+	long long kb;
+
+	if (!bdf2)
+		SKIP(return, "no second edu device");
+	setenv("VMC_EDU_BDF", bdf2, 1);
+	ASSERT_EQ(0, vmc_env_open(&fx->env2, variant->backend));
+	unsetenv("VMC_EDU_BDF");
+	fx_map(fx, IOVA_OUT, fx->out, PG, W);
+	fx_map(fx, IOVA_A, fx->buf, 4 * PG, R);
+	ASSERT_EQ(0, _vmc_map(fx->env2.container, IOVA_OUT, fx->out, PG,
+			      W));
+	ASSERT_EQ(0, _vmc_map(fx->env2.container, IOVA_A, fx->buf, 4 * PG,
+			      R));
+	kb = vmc_locked_vm_kb() - fx->base_kb;
+	ksft_print_msg("%s: locked_vm +%lld KiB for 5 pages in two containers\n",
+		       vmc_backend_name(variant->backend), kb);
+	if (variant->backend == VMC_BACKEND_MAPCACHE) {
+		ASSERT_EQ(5 * PG / 1024, kb);
+		ASSERT_EQ(5 * PG, vmc_vm_read_ll("pinned_bytes"));
+		ASSERT_EQ(fx->base_pages + 5, vmc_pinned_pages());
+	} else {
+		ASSERT_EQ(2 * 5 * PG / 1024, kb);
+	}
+	ASSERT_EQ(1, dma_reads_page(fx, &fx->env, IOVA_A + 2 * PG, 2));
+	ASSERT_EQ(1, dma_reads_page(fx, &fx->env2, IOVA_A + 3 * PG, 3));
+	vmc_env_close(&fx->env2);
+	vmc_env_close(&fx->env);
+	ASSERT_EQ(fx->base_kb, vmc_locked_vm_kb());
+	ASSERT_EQ(fx->base_pages, vmc_pinned_pages());
+}
+
+/* Map and unmap pages 0..NR_BUF-1 of buf one by one at IOVA_A. */
+static int cycle_small(struct vm_fx *fx)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < NR_BUF && !ret; i++) {
+		ret = _vmc_map(fx->env.container, IOVA_A, fx->buf + i * PG, PG,
+			       R);
+		if (!ret)
+			ret = _vmc_unmap(fx->env.container, IOVA_A, PG, 0, NULL);
+	}
+	return ret;
+}
+
+/*
+ * No fixed quota, a short idle window: a large range the guest stops using
+ * is given back within a few windows, but for the most recently unmapped
+ * pages, while pages still in use keep hitting; with the window off, the
+ * cache keeps everything, as before.
+ */
+TEST_F(vm, idle_pages_are_given_back)
+{
+	struct vm_fx *fx = &self->f;
+	long long misses, v;
+	int i;
+
+	ASSERT_EQ(0, vmc_vm_write("idle_ms", "300"));
+	ASSERT_EQ(0, cycle_small(fx));
+	fx_map(fx, IOVA_BIG, fx->big, NR_BIG * PG, R);
+	fx_unmap(fx, IOVA_BIG, NR_BIG * PG);
+	/* Pages in use across windows stay pinned: hits, no new miss. */
+	misses = vm_stat("misses");
+	for (i = 0; i < 15; i++) {
+		ASSERT_EQ(0, cycle_small(fx));
+		usleep(100 * 1000);
+	}
+	ASSERT_EQ(misses, vm_stat("misses"));
+	v = wait_at_most("pinned_bytes", IDLE_KEEP * PG, 10);
+	ASSERT_GE(IDLE_KEEP * PG, v);
+	ASSERT_LE(NR_BIG + NR_BUF - IDLE_KEEP, vm_stat("idle_releases"));
+	ASSERT_EQ(0, vm_stat("evictions"));
+	/* The work item that released them also takes them off locked_vm. */
+	for (i = 0; i < 20 && vmc_locked_vm_kb() > fx->base_kb + IDLE_KEEP * PG / 1024; i++)
+		usleep(100 * 1000);
+	ASSERT_GE(fx->base_kb + IDLE_KEEP * PG / 1024, vmc_locked_vm_kb());
+	/* The most recently unmapped stay: the small set still hits. */
+	ASSERT_EQ(0, cycle_small(fx));
+	ASSERT_EQ(misses, vm_stat("misses"));
+
+	/* Window off: nothing bounds the candidates but the quota. */
+	ASSERT_EQ(0, vmc_vm_write("idle_ms", "0"));
+	fx_map(fx, IOVA_BIG, fx->big, 2 * NR_BIG * PG, R);
+	fx_unmap(fx, IOVA_BIG, 2 * NR_BIG * PG);
+	usleep(1000 * 1000);
+	ASSERT_LE(2 * NR_BIG * PG, vmc_vm_read_ll("pinned_bytes"));
+	vmc_env_close(&fx->env);
+	ASSERT_EQ(fx->base_pages, vmc_pinned_pages());
+	ASSERT_EQ(fx->base_kb, vmc_locked_vm_kb());
+}
+
+TEST_HARNESS_MAIN
