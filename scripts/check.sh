@@ -7,8 +7,11 @@
 #   lint   checkpatch --strict and kernel-doc on our kernel sources, and a
 #          W=1 C=1 (sparse) build per kernel; any warning fails
 #   guest  the kselftests in a QEMU guest with an emulated VT-d, per kernel
+#   e2e    Debian's QEMU as the VMM in a guest, assigning emulated NVMe to a
+#          nested guest (scripts/e2e.sh); the primary kernel only, unless
+#          kernels are named with --kernel
 #
-# Usage: scripts/check.sh [--tier unit|lint|guest]... [--kernel NAME]...
+# Usage: scripts/check.sh [--tier unit|lint|guest|e2e]... [--kernel NAME]...
 # Installs the Debian packages it needs, fetches the kernels, prints a line
 # per tier and ends with "N passed, N failed, N skipped".
 
@@ -20,11 +23,14 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--tier) tiers+=("$2"); shift ;;
 	--kernel) kernels+=("$2"); shift ;;
-	*) vmc_die "usage: check.sh [--tier unit|lint|guest]... [--kernel NAME]..." ;;
+	*) vmc_die "usage: check.sh [--tier unit|lint|guest|e2e]... [--kernel NAME]..." ;;
 	esac
 	shift
 done
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit lint guest)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit lint guest e2e)
+# The e2e tier's nested boots take minutes: the primary kernel by default.
+e2e_kernels=("${kernels[@]}")
+[ ${#e2e_kernels[@]} -gt 0 ] || e2e_kernels=("$(vmc_primary_kernel)")
 [ ${#kernels[@]} -gt 0 ] || mapfile -t kernels < <(vmc_kernel_names)
 
 total_pass=0 total_fail=0 total_skip=0
@@ -152,10 +158,34 @@ tier_guest() {
 	done
 }
 
+# The e2e tier: its own ok / not ok lines, counted like the guest tier's;
+# the figures table goes to the output too.
+tier_e2e() {
+	local k log line p f s t0
+	"$VMC_TOP/scripts/fetch-kernels.sh" "${e2e_kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
+		{ cat "$VMC_OUT/fetch.log"; count e2e 0 1 0; return; }
+	for k in "${e2e_kernels[@]}"; do
+		log=$VMC_OUT/check-e2e-$k.log
+		t0=$(date +%s)
+		"$VMC_TOP/scripts/e2e.sh" "$k" > "$log" 2>&1
+		grep -E '^not ok ' "$log" | sed 's/^/FAIL /' | head -n 40
+		line=$(tail -n 1 "$log")
+		echo "     $line in $(($(date +%s) - t0))s (log: $log, consoles: $VMC_OUT/e2e/$k/lane-*.log)"
+		if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+			p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
+			[ ! -f "$VMC_OUT/e2e/$k/table.txt" ] || sed 's/^/     | /' "$VMC_OUT/e2e/$k/table.txt"
+		else
+			tail -n 20 "$log"
+			p=0 f=1 s=0
+		fi
+		count "e2e $k" "$p" "$f" "$s"
+	done
+}
+
 start=$(date +%s)
 for t in "${tiers[@]}"; do
 	case $t in
-	unit|lint|guest) echo "== tier $t"; "tier_$t" ;;
+	unit|lint|guest|e2e) echo "== tier $t"; "tier_$t" ;;
 	*) vmc_die "unknown tier $t" ;;
 	esac
 done
