@@ -346,10 +346,11 @@ printf '%s\n' "${results[@]}"
 # --- figures ---------------------------------------------------------------
 
 # phases SCEN: its calls as "PHASE OP DUR_US RET SIZE" lines, sizes in
-# bytes.  PHASE is boot (QEMU start, or a guest reboot, until QEMU unmaps
-# more than the RAM at once: the guest turned its IOMMU on), on (from there
-# to L2's /init: the rest of its kernel's boot), run (/init to L2's
-# "settle") or exit (QEMU's teardown after that).
+# bytes.  PHASE is boot (QEMU start until QEMU unmaps more than the RAM at
+# once: the guest turned its IOMMU on), on (from there to L2's /init: the
+# rest of its kernel's boot), run (/init to L2's "settle"), reset (a guest
+# reboot until QEMU maps most of the RAM again, then boot again) or exit
+# (QEMU's teardown after "settle").
 phases() {
 	calls "$1" | awk -v ram=$((MEM_MIB << 20)) '
 		function hex(s,   i, v) {
@@ -357,18 +358,36 @@ phases() {
 			for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
 			return v
 		}
-		BEGIN { ph = "boot" }
-		/^# / {
-			if ($0 ~ / l2-init /) ph = "run"
-			else if ($0 ~ / reboot$/) ph = "boot"
-			else if ($0 ~ / settle$/) ph = "exit"
-			next
-		}
+		# First pass: the records, the markers, and for each boot the
+		# last whole-RAM map (the switch comes after it).
+		BEGIN { n = 0 }
+		/^# / { mk[n] = (n in mk ? mk[n] "\n" : "") $0; next }
 		NF < 7 { next }
 		{
-			size = hex($1 == "M" ? $7 : $6)
-			if (ph == "boot" && $1 == "U" && size > ram) ph = "on"
-			printf "%s %s %d %d %.0f\n", ph, $1, $3, $4, size
+			op[n] = $1; dur[n] = $3; ret[n] = $4
+			size[n] = hex($1 == "M" ? $7 : $6)
+			if ($1 == "M" && size[n] > ram / 2) bigmap[n] = 1
+			n++
+		}
+		END {
+			ph = "boot"
+			for (i = 0; i <= n; i++) {
+				m = (i in mk) ? split(mk[i], ms, "\n") : 0
+				for (k = 1; k <= m; k++) {
+					if (ms[k] ~ / l2-init /) ph = "run"
+					else if (ms[k] ~ / reboot$/) ph = "reset"
+					else if (ms[k] ~ / settle$/) ph = "exit"
+				}
+				if (i == n) break
+				if (ph == "reset" && (i in bigmap)) ph = "boot"
+				if (ph == "boot" && op[i] == "U" && size[i] > ram && !later_bigmap(i)) ph = "on"
+				printf "%s %s %d %d %.0f\n", ph, op[i], dur[i], ret[i], size[i]
+			}
+		}
+		# later_bigmap I: a whole-RAM map follows I before the next marker.
+		function later_bigmap(i,   j) {
+			for (j = i + 1; j < n && !(j in mk); j++) if (j in bigmap) return 1
+			return 0
 		}'
 }
 
@@ -425,6 +444,7 @@ table=$E/table.txt
 	row "boot: MAP_DMA ms total" cs boot 2
 	row "boot: UNMAP_DMA calls" cs boot 5
 	row "IOMMU switch: UNMAP_DMA calls" cs on 5
+	row "guest reset: UNMAP_DMA calls" cs reset 5
 	row "IOMMU switch: MAP_DMA calls (failed)" cs2 on 0
 	row "I/O: MAP_DMA calls (failed)" cs2 run 0
 	row "I/O: UNMAP_DMA calls" cs run 5
