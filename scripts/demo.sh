@@ -13,18 +13,25 @@
 # (tools/traces/, default net-bulk-client: the e1000e of a TCP sender) and
 # a synthetic one with Linux's IOVA reuse.
 #
-# Usage: scripts/demo.sh [--trace NAME] [--rounds N] [KERNEL]
-# Exits non-zero if the guest run fails.  Full console: $VMC_OUT/KERNEL/demo.log.
+# Its last part is a reduced e2e tier (scripts/e2e.sh): Debian's QEMU in
+# the guest assigns two emulated NVMe controllers to a nested guest with a
+# vIOMMU, once on stock type1 and once on the map-cache, and the table of
+# what each backend was asked, pinned and locked comes last.
+#
+# Usage: scripts/demo.sh [--trace NAME] [--rounds N] [--no-e2e] [KERNEL]
+# Exits non-zero if the guest run fails or the e2e part produced no
+# figures.  Full console: $VMC_OUT/KERNEL/demo.log.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-trace=net-bulk-client rounds=5
+trace=net-bulk-client rounds=5 e2e=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--trace) trace=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
-	-*) vmc_die "usage: demo.sh [--trace NAME] [--rounds N] [KERNEL]" ;;
+	--no-e2e) e2e=0 ;;
+	-*) vmc_die "usage: demo.sh [--trace NAME] [--rounds N] [--no-e2e] [KERNEL]" ;;
 	*) break ;;
 	esac
 	shift
@@ -75,4 +82,25 @@ grep '^# vmc_demo: ' <<< "$clean" | grep -v -E 'round [0-9]+ done|patterns x' |
 echo
 echo "Full log: $log"
 [ "$status" -eq 0 ] || vmc_log "demo: the guest run failed (log: $log)"
+
+# The last part: real QEMU, one L1 boot with the vIOMMU two-device L2 on
+# both backends (one host core; about five minutes).
+if [ "$e2e" = 1 ]; then
+	e2elog=$VMC_OUT/$name/demo-e2e.log
+	echo
+	echo "Real QEMU: Debian's qemu-system-x86_64 in the guest assigns two emulated"
+	echo "NVMe controllers to a nested guest with a vIOMMU (caching-mode), once on"
+	echo "stock vfio_iommu_type1 and once on vfio_iommu_mapcache, in one boot:"
+	"$VMC_TOP/scripts/e2e.sh" --scenarios viommu-type1,viommu --jobs 1 "$name" > "$e2elog" 2>&1 || true
+	table=$VMC_OUT/e2e/$name/table.txt
+	if [ -s "$table" ] && [ "$table" -nt "$log" ]; then
+		sed 1,3d "$table"
+		echo "$(tail -n 1 "$e2elog") (checks and calls by size: $e2elog)"
+		grep '^not ok ' "$e2elog" | sed 's/^/  /' || true
+	else
+		tail -n 20 "$e2elog" >&2
+		vmc_log "demo: the e2e part produced no figures (log: $e2elog)"
+		status=1
+	fi
+fi
 exit $status
