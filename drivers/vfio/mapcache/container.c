@@ -68,6 +68,7 @@ static void vmc_domains_unlock(struct vmc_container *c)
 		mutex_unlock(&c->vm->lock);
 }
 
+/* Detach and free a domain already off its container's list. */
 static void vmc_domain_free(struct vmc_domain *d)
 {
 	struct vmc_group *g, *tmp;
@@ -78,7 +79,6 @@ static void vmc_domain_free(struct vmc_domain *d)
 		kfree(g);
 	}
 	iommu_domain_free(d->domain);
-	list_del(&d->node);
 	kfree(d);
 }
 
@@ -86,15 +86,22 @@ void vmc_release(void *iommu_data)
 {
 	struct vmc_container *c = iommu_data;
 	struct vmc_domain *d, *tmp;
+	LIST_HEAD(gone);
 
 	vmc_debugfs_remove(c);
 	mutex_lock(&c->lock);
 	vmc_dma_remove_all(c);
 	vmc_xc_drop_container(c);
+	/*
+	 * Off the list under the VM's lock, detached and freed after it: the
+	 * group's mutex, taken by the detach, is held across allocations
+	 * that may reclaim into the VM's notifier, which takes that lock.
+	 */
 	vmc_domains_lock(c);
-	list_for_each_entry_safe(d, tmp, &c->domains, node)
-		vmc_domain_free(d);
+	list_splice_init(&c->domains, &gone);
 	vmc_domains_unlock(c);
+	list_for_each_entry_safe(d, tmp, &gone, node)
+		vmc_domain_free(d);
 	mutex_unlock(&c->lock);
 	WARN_ON_ONCE(c->stats.pinned_pages);
 	vmc_vm_put(c->vm);
@@ -487,6 +494,7 @@ void vmc_detach_group(void *iommu_data, struct iommu_group *group)
 	struct vmc_container *c = iommu_data;
 	struct vmc_domain *d;
 	struct vmc_group *g;
+	bool last;
 
 	mutex_lock(&c->lock);
 	g = vmc_group_find(c, group, &d);
@@ -497,16 +505,19 @@ void vmc_detach_group(void *iommu_data, struct iommu_group *group)
 		vmc_dma_remove_all(c);
 		vmc_xc_drop_container(c);
 	}
+	/* As in vmc_release(): unlinked under the VM's lock, freed after it. */
 	vmc_domains_lock(c);
-	iommu_detach_group(d->domain, group);
 	list_del(&g->node);
-	kfree(g);
-	if (list_empty(&d->groups)) {
-		iommu_domain_free(d->domain);
+	last = list_empty(&d->groups);
+	if (last)
 		list_del(&d->node);
+	vmc_domains_unlock(c);
+	iommu_detach_group(d->domain, group);
+	kfree(g);
+	if (last) {
+		iommu_domain_free(d->domain);
 		kfree(d);
 	}
-	vmc_domains_unlock(c);
 	vmc_recompute(c);
 out_unlock:
 	mutex_unlock(&c->lock);

@@ -327,23 +327,29 @@ void vmc_dma_unmap_iova(struct vmc_container *c, u64 iova, u64 size)
 /* Unlink the live @dma and release what it mapped; the caller flushes. */
 static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool lazy)
 {
-	c->dma_avail++;
-	/* Lazy: the translation stays, cached, and keeps its mm grab. */
+	/*
+	 * Lazy: the translation stays, cached, and keeps its mm grab; it is
+	 * still an entry of the container, counted until it is freed.
+	 */
 	if (dma->pins && lazy && dma->size == (u64)dma->nr_pins << PAGE_SHIFT &&
-	    vmc_xc_cache(c, dma))
+	    vmc_xc_cache(c, dma)) {
+		c->nr_idle_dmas++;
 		return;
+	}
+	c->dma_avail++;
 	vmc_dma_erase(c, dma);
-	if (dma->pins)
-		vmc_xc_forget(c, dma);
-	mmdrop(dma->mm);
 	if (dma->pins) {
+		vmc_xc_forget(c, dma);
+		mmdrop(dma->mm);
 		/* Its pins wait for the IOTLB sync. */
 		vmc_dma_unmap_iova(c, dma->iova, dma->size);
 		list_add_tail(&dma->release, &c->release);
 		return;
 	}
 	vmc_dma_unmap_pages(c, dma, dma->size);
+	/* The mm may be another process's, gone but for our grab: drop it last. */
 	vmc_unaccount(dma->mm, (dma->size >> PAGE_SHIFT) - dma->nr_rsvd);
+	mmdrop(dma->mm);
 	kmem_cache_free(vmc_dma_cache, dma);
 }
 
@@ -613,11 +619,42 @@ static int vmc_dma_map_pins(struct vmc_container *c, struct vmc_dma *dma)
 	return ret;
 }
 
-/* Should the VM's pin cache serve a map by the calling process? */
-static bool vmc_dma_use_cache(struct vmc_container *c)
+/*
+ * Pages of a map above which its array of pins would pass kvmalloc()'s
+ * INT_MAX (a map of 1 TiB or more): such a map takes type1's path.
+ */
+#define VMC_CACHE_MAX_PAGES	(INT_MAX / sizeof(struct vmc_pin *))
+
+/* Should the VM's pin cache serve a map of @size bytes by the calling process? */
+static bool vmc_dma_use_cache(struct vmc_container *c, u64 size)
 {
 	return c->vm && c->vm->mm == current->mm &&
-	       READ_ONCE(c->vm->mode) != VMC_MODE_OFF;
+	       READ_ONCE(c->vm->mode) != VMC_MODE_OFF &&
+	       size >> PAGE_SHIFT <= VMC_CACHE_MAX_PAGES;
+}
+
+/*
+ * Is all of [vaddr, vaddr + size) in VMAs of the caller?  A large map is
+ * checked before it allocates or pins anything: type1 pins up to the hole
+ * and fails with -EFAULT there, undoing it all.
+ */
+static bool vmc_vaddr_mapped(unsigned long vaddr, u64 size)
+{
+	unsigned long addr = vaddr, last = vaddr + size - 1;
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool ok;
+
+	mmap_read_lock(mm);
+	for (;;) {
+		vma = find_vma(mm, addr);
+		ok = vma && vma->vm_start <= addr;
+		if (!ok || vma->vm_end - 1 >= last)
+			break;
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ok;
 }
 
 static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
@@ -625,8 +662,9 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 	unsigned long nr = dma->size >> PAGE_SHIFT;
 	int ret;
 
+	/* Up to 2 GiB for a map just under 1 TiB: failing is not a splat. */
 	dma->pins = nr == 1 ? &dma->pin1 :
-		    kvcalloc(nr, sizeof(*dma->pins), GFP_KERNEL_ACCOUNT);
+		    kvcalloc(nr, sizeof(*dma->pins), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!dma->pins)
 		return -ENOMEM;
 	ret = vmc_pc_get(c->vm, dma->vaddr, nr, dma->prot & IOMMU_WRITE, dma->pins,
@@ -681,6 +719,8 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 		vmc_xc_drop_iova(c, iova, iova + size - 1);
 	}
 
+	if (size > VMC_PIN_BATCH << PAGE_SHIFT && !vmc_vaddr_mapped(vaddr, size))
+		return -EFAULT;
 	dma = kmem_cache_zalloc(vmc_dma_cache, GFP_KERNEL_ACCOUNT);
 	if (!dma)
 		return -ENOMEM;
@@ -694,7 +734,7 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 	mmgrab(dma->mm);
 	vmc_dma_link(c, dma);
 	c->dma_avail--;
-	if (vmc_dma_use_cache(c))
+	if (vmc_dma_use_cache(c, size))
 		ret = vmc_dma_pin_map_cached(c, dma);
 	else
 		ret = vmc_dma_pin_map(c, dma, size);

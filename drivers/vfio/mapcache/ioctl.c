@@ -29,6 +29,9 @@ static int vmc_check_extension(struct vmc_container *c, unsigned long ext)
 	case VFIO_TYPE1v2_IOMMU:
 		/* A container we serve is ours whatever the parameter says. */
 		return c || READ_ONCE(vmc_claim_type1v2);
+	case VFIO_TYPE1_IOMMU:
+		/* What type1 answers on its containers; before, type1 answers. */
+		return !!c;
 	case VFIO_MAPCACHE_IOMMU:
 	case VFIO_UNMAP_ALL:
 		return 1;
@@ -56,7 +59,8 @@ static int vmc_info_caps(struct vmc_container *c, struct vfio_info_cap *caps)
 	if (IS_ERR(hdr))
 		return PTR_ERR(hdr);
 	avail = container_of(hdr, struct vfio_iommu_type1_info_dma_avail, header);
-	avail->avail = c->dma_avail;
+	/* Type1's count: cached translations are not mappings of the VMM's. */
+	avail->avail = c->dma_avail + c->nr_idle_dmas;
 
 	hdr = vfio_info_cap_add(caps, struct_size(ranges, iova_ranges, c->nr_iova_ranges),
 				VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
@@ -154,6 +158,11 @@ static int vmc_map_check(struct vmc_container *c, struct vfio_iommu_type1_dma_ma
 	for (; dma; dma = vmc_dma_next(dma, map->iova + map->size - 1))
 		if (vmc_dma_live(dma))
 			return -EEXIST;
+	if (!c->dma_avail && c->nr_idle_dmas) {
+		/* At the limit, cached translations give their entries back. */
+		vmc_xc_drop_container(c);
+		*old = NULL;
+	}
 	if (!c->dma_avail)
 		return -ENOSPC;
 	if (!vmc_iova_valid(c, map->iova, map->iova + map->size - 1))

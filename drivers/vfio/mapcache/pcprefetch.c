@@ -435,6 +435,7 @@ static bool vmc_pf_insert_one(struct vmc_vm *vm, unsigned long vpn,
 	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_NOWAIT | __GFP_ACCOUNT)))
 		return false;
 	pin->writable = write;
+	pin->dirty = write;
 	pin->prefetched = true;
 	vmc_policy_insert(&vm->policy, &pin->pn, vpn, VMC_INS_PREFETCH);
 	vmc_pin_idle(vm, pin);

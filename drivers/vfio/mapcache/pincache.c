@@ -147,16 +147,37 @@ static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 	if (pin->prefetched)
 		vmc_pf_done(vm, pin, false);
 	/*
-	 * Pages are dirtied when pinned for write (FOLL_WRITE faults them in
-	 * writable); set_page_dirty_lock() here could sleep on a page lock
-	 * that an invalidating truncate holds.
+	 * The device may have written it since it was pinned (and since
+	 * writeback last cleaned it): dirty it, as type1 does.  Not with
+	 * set_page_dirty_lock(): the page lock may be held by a truncate
+	 * waiting in our notifier for vmc_vm.lock.  Long-term writable pins
+	 * are anonymous, shmem or hugetlbfs memory (GUP refuses them on
+	 * files that need dirty tracking since 6.5), whose dirtying needs no
+	 * page lock.
 	 */
+	if (pin->dirty)
+		set_page_dirty(pin->page);
 	unpin_user_page(pin->page);
 	vm->pinned_pages--;
 	atomic_long_inc(&vm->unaccount);
 	vmc_vm_stat(vm, unpins, 1);
 	vmc_vm_stat(vm, pinned_pages, -1ULL);
 	kmem_cache_free(vmc_pin_cache, pin);
+}
+
+/*
+ * Take @pin out of the cache: unpinned now if nothing reaches it, else
+ * stale, unpinned by its last live user or cached translation.
+ */
+static void vmc_pin_forget(struct vmc_vm *vm, struct vmc_pin *pin)
+{
+	xa_erase(&vm->pins, pin->pn.key);
+	vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
+	list_del_init(&pin->idle);
+	if (pin->live || pin->xlates)
+		pin->stale = true;
+	else
+		vmc_pin_unpin(vm, pin);
 }
 
 /* Take a cached pin out of the cache and unpin it. */
@@ -425,17 +446,15 @@ static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
 	if (--pin->live)
 		return;
 	vm->live_pages--;
-	if (!pin->stale && vm->mode == VMC_MODE_OFF && !pin->xlates) {
+	if (pin->stale) {
+		if (!pin->xlates)
+			vmc_pin_unpin(vm, pin);
+	} else if (vm->mode == VMC_MODE_OFF) {
 		/* Switched off while it was live: not kept now. */
-		xa_erase(&vm->pins, pin->pn.key);
-		vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
-		list_del_init(&pin->idle);
-		vmc_pin_unpin(vm, pin);
-	} else if (!pin->stale) {
+		vmc_pin_forget(vm, pin);
+	} else {
 		vmc_policy_unmap(&vm->policy, &pin->pn);
 		vmc_pin_idle(vm, pin);
-	} else if (!pin->xlates) {
-		vmc_pin_unpin(vm, pin);
 	}
 }
 
@@ -580,6 +599,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 			vmc_pf_done(vm, old, false);
 		unpin_user_page(page);
 		old->writable |= write;
+		old->dirty |= write;
 		vm->pinned_pages--;
 		atomic_long_inc(&vm->unaccount);
 		vmc_pin_use(vm, old);
@@ -589,17 +609,9 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 	if (WARN_ON_ONCE(!pin))
 		return NULL;
 	list_del_init(&pin->pn.link.node);
-	if (old) {
-		/* The address maps another page now: the old pin is stale. */
-		xa_erase(&vm->pins, vpn);
-		vmc_policy_del(&vm->policy, &old->pn, VMC_DEL_DROP);
-		list_del_init(&old->idle);
-		/* Live mappings or translations not yet synced keep it. */
-		if (old->live || old->xlates)
-			old->stale = true;
-		else
-			vmc_pin_unpin(vm, old);
-	}
+	/* The address maps another page now: live users keep the old one. */
+	if (old)
+		vmc_pin_forget(vm, old);
 	/* The slot was reserved before the lock: nothing to allocate. */
 	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_NOWAIT | __GFP_ACCOUNT))) {
 		kmem_cache_free(vmc_pin_cache, pin);
@@ -607,6 +619,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 	}
 	pin->page = page;
 	pin->writable = write;
+	pin->dirty = write;
 	pin->live = 1;
 	vm->live_pages++;
 	vm->peak_live_pages = max(vm->peak_live_pages, vm->live_pages);
@@ -947,19 +960,36 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 	lockdep_assert_held(&vm->lock);
 	vmc_xc_drop_vaddr(vm, start, end - 1);
 	xa_for_each_range(&vm->pins, idx, pin, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT) {
-		if (pin->live || pin->xlates) {
-			/* Live mappings keep their page, as in type1. */
-			xa_erase(&vm->pins, idx);
-			vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
-			list_del_init(&pin->idle);
-			pin->stale = true;
-		} else {
-			vmc_pin_drop(vm, pin, VMC_DEL_DROP);
-			dropped++;
-		}
+		/* Live mappings keep their page, as in type1. */
+		dropped += !pin->live && !pin->xlates;
+		vmc_pin_forget(vm, pin);
 	}
 	if (dropped)
 		vmc_vm_stat(vm, notifier_drops, dropped);
+}
+
+/**
+ * vmc_pc_write_protect() - the VMM's protection of [start, end) changed
+ * @vm: the VM (lock held)
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * mprotect(), a userfaultfd write-protect (QEMU's background snapshot) or
+ * soft-dirty tracking: the pages stay, but a pin no longer proves that the
+ * VMM may write them.  Cached translations there go, and the next
+ * writable map of such a page asks GUP again (FOLL_WRITE), which fails or
+ * faults where type1's would.  Live mappings keep their access, as in
+ * type1.
+ */
+void vmc_pc_write_protect(struct vmc_vm *vm, unsigned long start, unsigned long end)
+{
+	struct vmc_pin *pin;
+	unsigned long idx;
+
+	lockdep_assert_held(&vm->lock);
+	vmc_xc_drop_vaddr(vm, start, end - 1);
+	xa_for_each_range(&vm->pins, idx, pin, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT)
+		pin->writable = false;
 }
 
 /* Re-enter every pin into a fresh policy of @kind; @mem becomes the VM's. */
@@ -1045,11 +1075,15 @@ void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode)
 	if (vm->mode == VMC_MODE_LAZY && mode != VMC_MODE_LAZY)
 		vmc_xc_drop_vaddr(vm, 0, ULONG_MAX);
 	vm->mode = mode;
-	/* Off caches nothing: candidates go now, live pins when unmapped. */
+	/*
+	 * Off caches nothing: candidates go now, live pins when unmapped; a
+	 * page that a torn-down translation not yet synced still reaches
+	 * goes after that sync.
+	 */
 	if (mode == VMC_MODE_OFF)
 		xa_for_each(&vm->pins, idx, pin)
 			if (!pin->live)
-				vmc_pin_drop(vm, pin, VMC_DEL_DROP);
+				vmc_pin_forget(vm, pin);
 	mutex_unlock(&vm->lock);
 	vmc_vm_unaccount_flush(vm);
 }

@@ -374,10 +374,15 @@ static bool vmc_vm_invalidate(struct mmu_interval_notifier *mni,
 	else if (!mutex_trylock(&vm->lock))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
-	/* Protection changes keep the page where it is. */
-	if (range->event != MMU_NOTIFY_PROTECTION_VMA &&
-	    range->event != MMU_NOTIFY_PROTECTION_PAGE &&
-	    range->event != MMU_NOTIFY_SOFT_DIRTY)
+	/*
+	 * mprotect(), userfaultfd write-protection and soft-dirty tracking
+	 * keep the page where it is, not its write access.  A fork's COW
+	 * protection (PROTECTION_PAGE) leaves pinned pages writable in the
+	 * VMM (the child gets copies of them): nothing to do.
+	 */
+	if (range->event == MMU_NOTIFY_PROTECTION_VMA || range->event == MMU_NOTIFY_SOFT_DIRTY)
+		vmc_pc_write_protect(vm, range->start, range->end);
+	else if (range->event != MMU_NOTIFY_PROTECTION_PAGE)
 		vmc_pc_invalidate(vm, range->start, range->end);
 	mutex_unlock(&vm->lock);
 	return true;

@@ -125,7 +125,8 @@ enum vmc_mode {
  *        0 makes it a candidate for eviction
  * @xlates: cached translations (lazy mode) that still lead to it; they go
  *          before the page is unpinned
- * @writable: pinned with FOLL_WRITE
+ * @writable: pinned with FOLL_WRITE, and not write-protected since
+ * @dirty: ever pinned for write: dirtied when unpinned
  * @stale: the VMM's address no longer maps @page (mmu notifier): no longer
  *         in the cache, unpinned when its last live user goes
  * @prefetched: pinned ahead by the prefetcher and not mapped since
@@ -140,6 +141,7 @@ struct vmc_pin {
 	unsigned int live;
 	unsigned int xlates;
 	bool writable;
+	bool dirty;
 	bool stale;
 	bool prefetched;
 	u32 idle_stamp;
@@ -370,7 +372,10 @@ struct vmc_unpin {
  * @iova_ranges: usable IOVA space: the apertures minus reserved regions
  * @nr_iova_ranges: entries in @iova_ranges
  * @pgsize_bitmap: page sizes every domain supports
- * @dma_avail: MAP_DMA entries still allowed (dma_entry_limit at open)
+ * @dma_avail: entries of @dma_root still allowed (dma_entry_limit at open)
+ * @nr_idle_dmas: entries of @dma_root that are not live (cached or dead):
+ *                they count against dma_entry_limit, as they hold IOMMU
+ *                page tables, and a map at the limit reclaims them first
  * @unpins: runs unmapped under the current IOTLB gather, unpinned after it
  *          is synced; preallocated so that teardown needs no memory
  * @nr_unpins: entries used in @unpins
@@ -396,6 +401,7 @@ struct vmc_container {
 	unsigned int nr_iova_ranges;
 	unsigned long pgsize_bitmap;
 	unsigned int dma_avail;
+	unsigned int nr_idle_dmas;
 	struct vmc_unpin unpins[VMC_UNPIN_BATCH];
 	unsigned int nr_unpins;
 	struct iommu_iotlb_gather gather;
@@ -456,6 +462,7 @@ void vmc_pc_set_idle(struct vmc_vm *vm, unsigned long window);
 void vmc_pc_release_all(struct vmc_vm *vm);
 void vmc_pc_destroy(struct vmc_vm *vm);
 void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end);
+void vmc_pc_write_protect(struct vmc_vm *vm, unsigned long start, unsigned long end);
 void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
 void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
 void vmc_pc_xlate_put(struct vmc_vm *vm, struct vmc_pin *pin);

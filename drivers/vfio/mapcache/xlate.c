@@ -67,6 +67,14 @@ static void vmc_xc_unmap(struct vmc_vm *vm, struct vmc_dma *dma,
 	}
 }
 
+/* An entry that was not live is freed (@c's lock held): room for a map. */
+static void vmc_xc_entry_gone(struct vmc_container *c)
+{
+	lockdep_assert_held(&c->lock);
+	c->nr_idle_dmas--;
+	c->dma_avail++;
+}
+
 /* After the sync: the pages of @dma are no longer reachable through it. */
 static void vmc_xc_put_pins(struct vmc_vm *vm, struct vmc_dma *dma)
 {
@@ -96,6 +104,7 @@ void vmc_xc_release_list(struct vmc_vm *vm, struct list_head *list)
 	mutex_lock(&vm->lock);
 	list_for_each_entry_safe(dma, tmp, list, release) {
 		list_del(&dma->release);
+		vmc_xc_entry_gone(dma->c);
 		vmc_xc_release(vm, dma);
 	}
 	mutex_unlock(&vm->lock);
@@ -142,6 +151,7 @@ static void vmc_xc_doom(struct vmc_vm *vm, struct vmc_dma *dma, struct list_head
 /* Free a DEAD vmc_dma of @c (both locks held). */
 static void vmc_xc_free_dead(struct vmc_container *c, struct vmc_dma *dma)
 {
+	vmc_xc_entry_gone(c);
 	vmc_dma_erase(c, dma);
 	list_del(&dma->release);
 	mmdrop(dma->mm);
@@ -174,8 +184,9 @@ void vmc_xc_reap(struct vmc_container *c)
  *
  * Its pins stop being live but stay referenced by the translation (above
  * the quota, some go at once, and the translation with them).  Not
- * kept once the VM left lazy mode, nor if a page is stale: the VMM's
- * address no longer maps it, and a full hit must never reach it.
+ * kept once the VM left lazy mode, nor if a page is stale (the VMM's
+ * address no longer maps it, and a full hit must never reach it) or was
+ * write-protected since a writable translation was made.
  *
  * Return: true if cached; false leaves @dma live for a plain removal.
  */
@@ -188,7 +199,8 @@ bool vmc_xc_cache(struct vmc_container *c, struct vmc_dma *dma)
 	if (vm->mode != VMC_MODE_LAZY)
 		goto out_live;
 	for (i = 0; i < dma->nr_pins; i++)
-		if (dma->pins[i]->stale)
+		if (dma->pins[i]->stale ||
+		    (dma->prot & IOMMU_WRITE && !dma->pins[i]->writable))
 			goto out_live;
 	WRITE_ONCE(dma->state, VMC_DMA_CACHED);
 	if (!vmc_dma_in_vtree(dma))
@@ -248,7 +260,8 @@ bool vmc_xc_hit(struct vmc_container *c, struct vmc_dma *dma, u64 iova,
 	vmc_vm_stat(vm, full_hits, dma->nr_pins);
 	mutex_unlock(&vm->lock);
 	trace_vmc_full_hit(vm->pid, iova, vaddr, size);
-	c->dma_avail--;
+	/* The same entry, live again: dma_entry_limit counted it all along. */
+	c->nr_idle_dmas--;
 	return true;
 }
 

@@ -9,13 +9,18 @@
  *    opens one per device) is pinned and charged once, where type1
  *    charges each container;
  *  - without a fixed quota, idleness bounds what the cache keeps: memory
- *    the guest stopped using is given back.
+ *    the guest stopped using is given back;
+ *  - what type1 answers, the map-cache answers: maps from another process,
+ *    huge maps, write maps after mprotect(), CHECK_EXTENSION; and lazy
+ *    mode's cached translations stay within dma_entry_limit.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -379,6 +384,184 @@ TEST_F(vm, idle_pages_are_given_back)
 	vmc_env_close(&fx->env);
 	ASSERT_EQ(fx->base_pages, vmc_pinned_pages());
 	ASSERT_EQ(fx->base_kb, vmc_locked_vm_kb());
+}
+
+/* Type1's answers to CHECK_EXTENSION on a container it serves. */
+TEST_F(pair, check_extension)
+{
+	struct vm_fx *fx = &self->f;
+	int c = fx->env.container;
+
+	ASSERT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL));
+}
+
+/*
+ * A map from another process (a forked child using the container fd):
+ * pinned and charged to that process, as type1 does, not to the VM's
+ * cache; the child exits first, the container closes last, and every
+ * counter comes back.
+ */
+TEST_F(pair, map_from_another_process)
+{
+	struct vm_fx *fx = &self->f;
+	int status, toparent[2];
+	long long kb;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(toparent));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		long long before = vmc_locked_vm_kb();
+
+		if (_vmc_map(fx->env.container, IOVA_A, fx->buf, 4 * PG, R))
+			_exit(1);
+		/* The child's locked_vm carries the map. */
+		if (vmc_locked_vm_kb() != before + 4 * PG / 1024)
+			_exit(2);
+		c = 'x';
+		if (write(toparent[1], &c, 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(toparent[0], &c, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	kb = vmc_locked_vm_kb();
+	ASSERT_EQ(fx->base_kb, kb);
+	if (variant->backend == VMC_BACKEND_MAPCACHE)
+		ASSERT_EQ(0, vmc_vm_read_ll("pinned_bytes"));
+	/* The child's mapping is still there, and still reaches its pages. */
+	fx_map(fx, IOVA_OUT, fx->out, PG, W);
+	ASSERT_EQ(1, dma_reads_page(fx, &fx->env, IOVA_A + PG, 1));
+	/* Its mm is gone: only its address space may unmap it, as in type1. */
+	vmc_env_close(&fx->env);
+	ASSERT_EQ(fx->base_pages, vmc_pinned_pages());
+	ASSERT_EQ(fx->base_kb, vmc_locked_vm_kb());
+}
+
+/* A map far larger than the memory behind it: EFAULT at once, nothing left. */
+TEST_F(pair, huge_map_fails_early)
+{
+	struct vm_fx *fx = &self->f;
+	const size_t len = 128UL << 20;
+	uint8_t *p;
+
+	/* 16 pages of memory, then nothing for 128 MiB. */
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, munmap(p + NR_BUF * PG, len - NR_BUF * PG));
+	ASSERT_EQ(p, mmap(p, NR_BUF * PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0));
+	/* 256 GiB, within a 39-bit IOMMU aperture, and 64 MiB. */
+	ASSERT_EQ(-EFAULT, _vmc_map(fx->env.container, 1UL << 36, p, 1UL << 38, R));
+	ASSERT_EQ(-EFAULT, _vmc_map(fx->env.container, 1UL << 36, p, 64UL << 20, R));
+	ASSERT_EQ(fx->base_pages, vmc_pinned_pages());
+	ASSERT_EQ(fx->base_kb, vmc_locked_vm_kb());
+	/* Nothing of them is left at those IOVAs. */
+	fx_map(fx, 1UL << 36, p, NR_BUF * PG, R);
+	fx_unmap(fx, 1UL << 36, NR_BUF * PG);
+	munmap(p, NR_BUF * PG);
+}
+
+/*
+ * After mprotect(PROT_READ) the VMM may no longer give the device write
+ * access: a writable map of a page cached writable fails as type1's GUP
+ * does; a readable one works.
+ */
+TEST_F(pair, write_map_after_mprotect)
+{
+	struct vm_fx *fx = &self->f;
+
+	fx_map(fx, IOVA_A, fx->buf, 2 * PG, R | W);
+	fx_unmap(fx, IOVA_A, 2 * PG);
+	ASSERT_EQ(0, mprotect(fx->buf, 2 * PG, PROT_READ));
+	ASSERT_EQ(-EFAULT, _vmc_map(fx->env.container, IOVA_A, fx->buf, 2 * PG, R | W));
+	fx_map(fx, IOVA_A, fx->buf, 2 * PG, R);
+	fx_map(fx, IOVA_OUT, fx->out, PG, W);
+	ASSERT_EQ(1, dma_reads_page(fx, &fx->env, IOVA_A, 0));
+	fx_unmap(fx, IOVA_A, 2 * PG);
+	ASSERT_EQ(0, mprotect(fx->buf, 2 * PG, PROT_READ | PROT_WRITE));
+	fx_map(fx, IOVA_A, fx->buf, 2 * PG, R | W);
+}
+
+/* Write @val to module parameter @name, keeping its old value in @old. */
+static int swap_param(const char *name, const char *val, char *old, size_t len)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), MODPARAM_DIR "/%s", name);
+	f = fopen(path, "r");
+	if (!f || !fgets(old, len, f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	old[strcspn(old, "\n")] = '\0';
+	return vmc_write_str(path, val);
+}
+
+/* Cached translations of the VM, from debugfs. */
+static long long nr_xlates(void)
+{
+	char path[96], line[128];
+	long long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), VMC_DEBUGFS_DIR "/vm-%d/xlates", getpid());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += line[0] != '#';
+	fclose(f);
+	return n;
+}
+
+/*
+ * Lazy mode: one page mapped and unmapped at 64 IOVAs leaves cached
+ * translations, each with IOMMU page tables: they count against
+ * dma_entry_limit (8 here), and a map at the limit reclaims them rather
+ * than fail, since type1 would accept it.  GET_INFO says what type1 says.
+ */
+TEST_F(vm, lazy_translations_within_entry_limit)
+{
+	struct vm_fx *fx = &self->f;
+	struct vfio_iommu_type1_info_dma_avail *avail;
+	struct vfio_iommu_type1_info *info;
+	char old[32];
+	int i;
+
+	/* The limit is taken when a container opens: open another one. */
+	vmc_env_close(&fx->env);
+	ASSERT_EQ(0, swap_param("dma_entry_limit", "8", old, sizeof(old)));
+	i = vmc_env_open(&fx->env, VMC_BACKEND_MAPCACHE);
+	vmc_write_str(MODPARAM_DIR "/dma_entry_limit", old);
+	ASSERT_EQ(0, i);
+	ASSERT_EQ(0, vmc_vm_write("mode", "lazy"));
+	for (i = 0; i < 64; i++) {
+		fx_map(fx, IOVA_A + i * PG, fx->buf, PG, R);
+		fx_unmap(fx, IOVA_A + i * PG, PG);
+		ASSERT_GE(8, nr_xlates()) TH_LOG("after %d", i);
+	}
+	ASSERT_LE(1, nr_xlates());
+	info = vmc_get_info(fx->env.container);
+	ASSERT_NE(NULL, info);
+	avail = (void *)vmc_find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	ASSERT_NE(NULL, avail);
+	ASSERT_EQ(8, avail->avail);
+	free(info);
+	/* Eight live mappings fit; the ninth is refused, as in type1. */
+	for (i = 0; i < 8; i++)
+		fx_map(fx, IOVA_A + i * PG, fx->buf + i * PG, PG, R);
+	ASSERT_EQ(-ENOSPC, _vmc_map(fx->env.container, IOVA_A + 8 * PG, fx->buf, PG, R));
+	ASSERT_EQ(0, nr_xlates());
 }
 
 TEST_HARNESS_MAIN
