@@ -26,7 +26,8 @@
 # What is expensive to build (the L2 vmlinux, QEMU and its libraries) is
 # cached under $VMC_OUT/e2e/KERNEL/; the module and the L1 initramfs are
 # built in $VMC_OUT/e2e, apart from the guest tier's, so that both can run
-# at once.
+# at once.  Documentation/mapcache/qemu.rst tells the checks and what QEMU
+# sends at each phase.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -39,10 +40,13 @@ SETTLE_PCT=10
 # How long l1-run waits for pinned_bytes to reach that (the working-set
 # window is 10 s by default; two windows and a second are enough).
 SETTLE_S=45
+# A VM charges its RAM to locked_vm once, whatever its containers; type1
+# charges each container.  The checks: "once" below 1.5 x RAM at boot,
+# "per container" (type1, two of them) above 1.9 x RAM.
+# L2's RAM, the quota scenario's default_quota_bytes (1/16 of it), and the
+# 4 KiB blocks L2 reads (twice) and writes.
 MEM_MIB=128
 QUOTA=$((8 << 20))
-# A VM charges its RAM to locked_vm once; two containers on type1 charge
-# it twice.  "Once" passes below 1.5 x RAM, "twice" above 1.9 x RAM.
 IO_BLOCKS=128
 
 scenarios=viommu-type1,viommu:quota,noviommu
