@@ -12,6 +12,8 @@
 #   viommu-type1  the same L2 on stock vfio_iommu_type1, same L1 boot
 #   quota         vIOMMU and a default_quota_bytes far below RAM; L2
 #                 reboots once and does its I/O on the second boot
+#   reboot-type1  the quota scenario's reboot on stock type1 (not in the
+#                 default list: the reference when a reboot goes wrong)
 #
 # Usage: scripts/e2e.sh [--scenarios LIST] [--jobs N] [--log FILE] [KERNEL]
 #   --scenarios   which, in order: "a,b:c" runs a then b in one L1 boot and
