@@ -719,13 +719,14 @@ static int vmc_pc_charge_misses(struct vmc_vm *vm, long nr_pages)
  * The pin at @xas's index (@first) or at the next one: one walk of the
  * xarray for a run of pages, not one per page.  Only the reservations of a
  * map in flight change the array without vmc_vm.lock; their slots read as
- * empty.
+ * empty.  Not xas_retry(): it says "retry" for a reserved slot too, which
+ * would then be loaded again, forever, while that map waits for the lock.
  */
 static struct vmc_pin *vmc_pc_next(struct xa_state *xas, bool first)
 {
 	void *entry = first ? xas_load(xas) : xas_next(xas);
 
-	while (xas_retry(xas, entry)) {
+	while (xa_is_retry(entry)) {
 		xas_reset(xas);
 		entry = xas_load(xas);
 	}

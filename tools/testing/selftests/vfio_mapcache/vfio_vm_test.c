@@ -12,10 +12,12 @@
  *    the guest stopped using is given back;
  *  - what type1 answers, the map-cache answers: maps from another process,
  *    huge maps, write maps after mprotect(), CHECK_EXTENSION; and lazy
- *    mode's cached translations stay within dma_entry_limit.
+ *    mode's cached translations stay within dma_entry_limit;
+ *  - two containers missing on the same page at once share one pin.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -562,6 +564,101 @@ TEST_F(vm, lazy_translations_within_entry_limit)
 		fx_map(fx, IOVA_A + i * PG, fx->buf + i * PG, PG, R);
 	ASSERT_EQ(-ENOSPC, _vmc_map(fx->env.container, IOVA_A + 8 * PG, fx->buf, PG, R));
 	ASSERT_EQ(0, nr_xlates());
+}
+
+/*
+ * One thread maps a run of pages; another maps a page in its middle again
+ * and again meanwhile, through a second container of the VM (maps of one
+ * container are serialised by its lock); a third keeps the mmap_lock taken for writing
+ * (mprotect() of a large populated region), so that the first often waits
+ * for it in GUP with its slots reserved while the second looks them up.
+ */
+#define RACE_PAGES	512	/* one batch of the pin cache */
+#define RACE_ROUNDS	12
+#define RACE_HOLD	(16UL << 20)
+#define IOVA_RACE	0x2000000UL
+#define IOVA_RACE1	0x3000000UL
+
+struct racer {
+	int container;
+	uint8_t *mem;
+	uint8_t *hold;
+	volatile int done;
+	int ret;
+	long maps;
+};
+
+static void *race_one_page(void *arg)
+{
+	struct racer *r = arg;
+
+	while (!r->done && !r->ret) {
+		r->ret = _vmc_map(r->container, IOVA_RACE1, r->mem + RACE_PAGES / 2 * PG, PG, R);
+		if (!r->ret)
+			r->ret = _vmc_unmap(r->container, IOVA_RACE1, PG, 0, NULL);
+		r->maps++;
+	}
+	return NULL;
+}
+
+static void *race_mmap_lock(void *arg)
+{
+	struct racer *r = arg;
+
+	while (!r->done) {
+		mprotect(r->hold, RACE_HOLD, PROT_READ);
+		mprotect(r->hold, RACE_HOLD, PROT_READ | PROT_WRITE);
+	}
+	return NULL;
+}
+
+/*
+ * While a map of a page is in GUP, the page's slot holds a reservation: a
+ * second map of that page must see a miss there (and pin the page too, or
+ * find the first one's pin), not spin on the reserved slot under the VM's
+ * lock.  Every round starts from pages the VMM discarded (not present).
+ */
+TEST_F(vm, racing_misses_on_one_page)
+{
+	struct vm_fx *fx = &self->f;
+	const char *bdf2 = getenv("VMC_EDU_BDF2");
+	struct racer r = { 0 };
+	pthread_t t[2];
+	int i;
+
+	if (!bdf2)
+		SKIP(return, "no second edu device");
+	setenv("VMC_EDU_BDF", bdf2, 1);
+	ASSERT_EQ(0, vmc_env_open(&fx->env2, VMC_BACKEND_MAPCACHE));
+	unsetenv("VMC_EDU_BDF");
+	r.container = fx->env2.container;
+
+	r.mem = mmap(NULL, RACE_PAGES * PG, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r.hold = mmap(NULL, RACE_HOLD, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.mem);
+	ASSERT_NE(MAP_FAILED, r.hold);
+	ASSERT_EQ(0, pthread_create(&t[0], NULL, race_one_page, &r));
+	ASSERT_EQ(0, pthread_create(&t[1], NULL, race_mmap_lock, &r));
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		fx_map(fx, IOVA_RACE, r.mem, RACE_PAGES * PG, R);
+		fx_unmap(fx, IOVA_RACE, RACE_PAGES * PG);
+		ASSERT_EQ(0, madvise(r.mem, RACE_PAGES * PG, MADV_DONTNEED));
+	}
+	r.done = 1;
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	ASSERT_EQ(0, r.ret);
+	ksft_print_msg("%d rounds of %d pages, %ld one-page maps meanwhile: %lld pin hits, %lld misses\n",
+		       RACE_ROUNDS, RACE_PAGES, r.maps, vm_stat("pin_hits"), vm_stat("misses"));
+	ASSERT_EQ(0, vmc_vm_read_ll("live_bytes"));
+	vmc_env_close(&fx->env2);
+	vmc_env_close(&fx->env);
+	ASSERT_EQ(fx->base_pages, vmc_pinned_pages());
+	ASSERT_EQ(fx->base_kb, vmc_locked_vm_kb());
+	munmap(r.mem, RACE_PAGES * PG);
+	munmap(r.hold, RACE_HOLD);
 }
 
 TEST_HARNESS_MAIN
