@@ -320,6 +320,23 @@ static bool vmc_pf_plan_miss(struct vmc_vm *vm, unsigned long vpn,
 }
 
 /*
+ * A victim that a cached translation of another container still reaches
+ * (unmapped in a batch not yet flushed) stays pinned, stale, until that
+ * flush: it freed no room.  Give up the followers planned in its place,
+ * the last ones, so that a prefetch never takes the VM above its quota
+ * (nor further above it, if live pages had taken it there: @before).
+ */
+static void vmc_pf_trim(struct vmc_vm *vm, struct vmc_pf_plan *plan, u64 before)
+{
+	u64 limit = max(vm->quota_pages, before);
+
+	while (vm->quota_pages && plan->nr && vm->pinned_pages > limit) {
+		plan->nr--;
+		vm->pinned_pages--;
+	}
+}
+
+/*
  * Under the VM's lock: record pages @i.. of the batch at @vpn in the graph
  * and plan the followers of its misses until @plan is full.  Returns where
  * the next chunk starts (@nr when the batch is done).
@@ -328,6 +345,7 @@ static unsigned long vmc_pf_plan(struct vmc_vm *vm, unsigned long vpn, unsigned 
 				 const unsigned long *missed, unsigned long i,
 				 struct vmc_pf_plan *plan)
 {
+	u64 before = vm->pinned_pages;
 	LIST_HEAD(victims);
 
 	lockdep_assert_held(&vm->lock);
@@ -343,6 +361,7 @@ static unsigned long vmc_pf_plan(struct vmc_vm *vm, unsigned long vpn, unsigned 
 	}
 	/* The victims are unpinned first: the peak never counts them twice. */
 	vmc_pf_evict_finish(vm, &victims, plan->nr_evicted);
+	vmc_pf_trim(vm, plan, before);
 	vm->peak_pinned_pages = max(vm->peak_pinned_pages, vm->pinned_pages);
 	return i;
 }

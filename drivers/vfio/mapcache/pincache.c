@@ -412,10 +412,14 @@ void vmc_pc_set_idle(struct vmc_vm *vm, unsigned long window)
  */
 void vmc_pc_release_all(struct vmc_vm *vm)
 {
+	unsigned long idx = 0;
+
 	mutex_lock(&vm->lock);
 	vmc_pc_evict(vm, U64_MAX);
-	/* No container, so no live page nor translation is left. */
-	if (!WARN_ON_ONCE(!xa_empty(&vm->pins))) {
+	/* No container, so no live page, translation or map in flight is left. */
+	if (!WARN_ON_ONCE(vm->pinned_pages || xa_find(&vm->pins, &idx, ULONG_MAX, XA_PRESENT))) {
+		/* What is left are reservations of maps that failed. */
+		xa_destroy(&vm->pins);
 		vmc_policy_init(&vm->policy, vm->policy_kind, vmc_capacity(vm->quota_pages),
 				&vm->pmem);
 		vmc_pf_forget(vm);
@@ -787,6 +791,9 @@ static int vmc_pc_prealloc(struct vmc_vm *vm, unsigned long vaddr, unsigned long
 	unsigned long i, vpn = vaddr >> PAGE_SHIFT;
 	struct vmc_pin *pin;
 
+	xa_lock(&vm->pins);
+	vm->reservers++;
+	xa_unlock(&vm->pins);
 	for (i = 0; i < nr; i++) {
 		if (pins[i])
 			continue;
@@ -811,16 +818,27 @@ static void vmc_pc_fresh_free(struct list_head *fresh)
 	}
 }
 
-/* Free what vmc_pc_prealloc() gave and the insertion did not use. */
-static void vmc_pc_prealloc_free(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
-				 struct list_head *fresh)
+/*
+ * Free what vmc_pc_prealloc() gave and the insertion did not use; with
+ * @release, the slots still merely reserved too (used ones hold their pin).
+ * Not while another map of the VM is between its vmc_pc_prealloc() and
+ * here: it may have reserved the same slots (a second reservation of a
+ * slot is the same one), and its insertion must not find them gone and
+ * allocate under vmc_vm.lock.  Those left read as empty, are taken by the
+ * next insertion there, and go with the VM's array at the latest.
+ */
+static void vmc_pc_prealloc_end(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
+				struct list_head *fresh, bool release)
 {
 	unsigned long i, vpn = vaddr >> PAGE_SHIFT;
 
 	vmc_pc_fresh_free(fresh);
-	/* Only slots still merely reserved go; used ones hold their pin. */
-	for (i = 0; i < nr; i++)
-		xa_release(&vm->pins, vpn + i);
+	xa_lock(&vm->pins);
+	if (release && vm->reservers == 1)
+		for (i = 0; i < nr; i++)
+			__xa_cmpxchg(&vm->pins, vpn + i, XA_ZERO_ENTRY, NULL, 0);
+	vm->reservers--;
+	xa_unlock(&vm->pins);
 }
 
 /*
@@ -868,7 +886,7 @@ again:
 		atomic_long_add(misses, &vm->unaccount);
 		mutex_unlock(&vm->lock);
 		vmc_pc_abort(vm, pins, nr, misses);
-		vmc_pc_prealloc_free(vm, vaddr, nr, &fresh);
+		vmc_pc_prealloc_end(vm, vaddr, nr, &fresh, true);
 		goto again;
 	}
 	vmc_vm_stat(vm, misses, misses);
@@ -876,10 +894,7 @@ again:
 	ret = vmc_pc_insert_all(vm, vaddr, nr, write, pins, pages, &fresh);
 	mutex_unlock(&vm->lock);
 	/* Inserted, every reserved slot holds its pin: only the pins to free. */
-	if (ret)
-		vmc_pc_prealloc_free(vm, vaddr, nr, &fresh);
-	else
-		vmc_pc_fresh_free(&fresh);
+	vmc_pc_prealloc_end(vm, vaddr, nr, &fresh, ret);
 	/* insert_all settled the reservation, whatever happened. */
 	misses = 0;
 out:
@@ -890,7 +905,7 @@ out:
 out_unreserve:
 	vmc_pc_abort(vm, pins, nr, misses);
 	if (misses)
-		vmc_pc_prealloc_free(vm, vaddr, nr, &fresh);
+		vmc_pc_prealloc_end(vm, vaddr, nr, &fresh, true);
 	return ret;
 }
 

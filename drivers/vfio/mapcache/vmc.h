@@ -172,6 +172,9 @@ struct vmc_vm_sysfs;
  *        VMM's pages, and the notifier takes @lock): such memory is
  *        allocated before it is taken
  * @pins: vmc_pins by virtual page number (stale ones are not here)
+ * @reservers: maps between vmc_pc_prealloc() and vmc_pc_prealloc_end(),
+ *             which reserve slots of @pins without @lock; under @pins'
+ *             xa_lock, which also orders them
  * @xlates: vmc_dmas of every container whose translation is or was cached
  *          (lazy mode), by virtual address; see vmc_dma.vnode
  * @xlate_doomed: cached translations unlinked, waiting for their teardown
@@ -222,8 +225,9 @@ struct vmc_vm {
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct mmu_interval_notifier notifier;
-	struct mutex lock;	/* protects the fields below but the atomics and the work */
+	struct mutex lock;	/* what follows but atomics, works, @reservers */
 	struct xarray pins;
+	unsigned int reservers;
 	struct rb_root_cached xlates;
 	struct list_head xlate_doomed;
 	struct vmc_policy policy;
