@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Boot the test guest of one kernel under QEMU TCG with an emulated Intel VT-d
-# and the edu device, collect the console and QEMU's DMAR-fault trace in one
+# and three edu devices, collect the console and QEMU's DMAR-fault trace in one
 # log, and judge the run.
 #
 # Usage: scripts/run-guest.sh [options] NAME
@@ -66,8 +66,10 @@ start=$(date +%s)
 # the kernel patching its own text at boot (an int3 Oops before /init).
 # Console on stdout and the QEMU trace on stderr share one open file, so a
 # DMAR fault lands in the log next to the test that caused it.
+# Three edu devices, each its own IOMMU group: two containers of one VM
+# and a second VM at once (vfio_stress_test).
 timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg,thread=single -machine q35 -m 1G -smp 2 \
-	-device "intel-iommu,intremap=on$cm" -device edu -device edu \
+	-device "intel-iommu,intremap=on$cm" -device edu -device edu -device edu \
 	-kernel "$KIMAGE" -initrd "$initrd" -append "$append" \
 	-display none -monitor none -serial stdio -no-reboot \
 	-trace vtd_dmar_fault ${VMC_QEMU_TRACE:+-trace "$VMC_QEMU_TRACE"} \
