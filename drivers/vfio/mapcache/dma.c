@@ -388,7 +388,7 @@ int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		if (dma && dma->iova != iova)
 			return -EINVAL;
 		/* The common case: exactly one mapping, nothing else to look for. */
-		if (dma && dma->iova + dma->size - 1 == last && dma->mm == current->mm) {
+		if (dma && dma->iova + dma->size - 1 == last) {
 			*unmapped = dma->size;
 			vmc_dma_remove(c, dma, lazy);
 			return 0;
@@ -401,9 +401,11 @@ int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		next = vmc_dma_next(dma, last);
 		if (!vmc_dma_live(dma))
 			continue;
-		/* Only the address space that mapped it may unmap it. */
-		if (dma->mm != current->mm)
-			break;
+		/*
+		 * Whoever holds the container may unmap any mapping, as with
+		 * type1 (6.1 and 6.12 alike): its pins go back to the mm that
+		 * made it, or to the VM's cache.
+		 */
 		done += dma->size;
 		vmc_dma_remove(c, dma, lazy);
 	}
