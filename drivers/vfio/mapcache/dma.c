@@ -575,8 +575,11 @@ static int vmc_dma_pin_map(struct vmc_container *c, struct vmc_dma *dma, u64 siz
 	int ret = 0;
 
 	pages = (struct page **)__get_free_page(GFP_KERNEL);
-	if (!pages)
+	if (!pages) {
+		/* Nothing mapped nor charged: nothing for the caller to undo. */
+		dma->size = 0;
 		return -ENOMEM;
+	}
 	while (mapped < size) {
 		unsigned long nr = min_t(u64, VMC_PIN_BATCH, (size - mapped) >> PAGE_SHIFT);
 
@@ -667,8 +670,10 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 	/* Up to 2 GiB for a map just under 1 TiB: failing is not a splat. */
 	dma->pins = nr == 1 ? &dma->pin1 :
 		    kvcalloc(nr, sizeof(*dma->pins), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!dma->pins)
+	if (!dma->pins) {
+		dma->size = 0;
 		return -ENOMEM;
+	}
 	ret = vmc_pc_get(c->vm, dma->vaddr, nr, dma->prot & IOMMU_WRITE, dma->pins,
 			 vmc_dma_pending(c));
 	if (ret == -EAGAIN) {
