@@ -14,6 +14,8 @@
 #   --timeout SEC      kill QEMU after SEC seconds (default 900)
 #   --log FILE         where the log goes (default out/NAME/guest.log)
 #   --no-build         reuse out/NAME/initramfs.cpio.gz
+#   --env VAR=VALUE    set VAR in the tests' environment (repeatable; no
+#                      spaces; e.g. VMC_FUZZ_SEED=123 to replay a fuzz seed)
 #
 # VMC_QEMU_TRACE=PATTERN adds a QEMU trace event pattern to the log (e.g.
 # 'vtd_inv_desc_iotlb*' to see the IOTLB invalidations the guest issues).
@@ -27,7 +29,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 SPLAT='BUG:|WARNING:|Oops|Call Trace|general protection|Kernel panic'
-tests= cmd= cmd_args= cm= mapcache=1 timeout=900 log= build=1
+tests= cmd= cmd_args= cm= mapcache=1 timeout=900 log= build=1 envs=
 
 while [ $# -gt 1 ]; do
 	case $1 in
@@ -39,6 +41,9 @@ while [ $# -gt 1 ]; do
 	--timeout) timeout=$2; shift ;;
 	--log) log=$2; shift ;;
 	--no-build) build=0 ;;
+	--env)
+		[[ $2 =~ ^[A-Z_][A-Z0-9_]*=[^[:space:]]*$ ]] || vmc_die "--env wants VAR=VALUE, not '$2'"
+		envs+=" $2"; shift ;;
 	*) vmc_die "unknown option $1" ;;
 	esac
 	shift
@@ -59,6 +64,8 @@ append="console=ttyS0 intel_iommu=on loglevel=3 oops=panic panic=-1 vmc.mapcache
 [ -z "$tests" ] || append+=" vmc.tests=$tests"
 [ -z "$cmd" ] || append+=" vmc.cmd=$cmd"
 [ -z "$cmd_args" ] || append+=" vmc.cmd_args=$cmd_args"
+# The kernel hands NAME=VALUE parameters it does not know to /init's environment.
+append+=$envs
 
 vmc_log "guest $name: booting $KREL (timeout ${timeout}s, log $log)"
 start=$(date +%s)

@@ -280,34 +280,40 @@ static struct iommu_domain *vmc_domain_alloc(struct iommu_group *group)
 	return vmc_compat_domain_alloc(dev);
 }
 
-/* A group with a software-managed MSI window needs an MSI cookie: not ours. */
-static bool vmc_group_has_sw_msi(struct iommu_group *group)
+/*
+ * A group with a software-managed MSI window needs an MSI cookie: not ours.
+ * Returns 1 for such a group, 0 for others, or the errno of the lookup
+ * (memory short): that is no reason to hand the container on.
+ */
+static int vmc_group_has_sw_msi(struct iommu_group *group)
 {
 	struct iommu_resv_region *region, *tmp;
-	bool found = false;
 	LIST_HEAD(resv);
+	int ret;
 
-	if (iommu_get_group_resv_regions(group, &resv))
-		return true;
+	ret = iommu_get_group_resv_regions(group, &resv);
 	list_for_each_entry_safe(region, tmp, &resv, list) {
-		found |= region->type == IOMMU_RESV_SW_MSI;
+		if (!ret && region->type == IOMMU_RESV_SW_MSI)
+			ret = 1;
 		kfree(region);
 	}
-	return found;
+	return ret;
 }
 
 static int vmc_group_check(struct vmc_container *c, struct iommu_group *group,
 			   enum vfio_group_type type)
 {
 	struct vmc_domain *d;
+	int ret;
 
 	/* Emulated (mdev) and no-IOMMU groups stay with type1. */
 	if (type != VFIO_IOMMU)
 		return -EOPNOTSUPP;
 	if (vmc_group_find(c, group, &d))
 		return -EINVAL;
-	if (vmc_group_has_sw_msi(group))
-		return -EOPNOTSUPP;
+	ret = vmc_group_has_sw_msi(group);
+	if (ret)
+		return ret < 0 ? ret : -EOPNOTSUPP;
 	if (!vmc_compat_group_msi_isolated(group)) {
 		if (!READ_ONCE(vmc_allow_unsafe_interrupts)) {
 			pr_warn("%s: no interrupt remapping support; use the module parameter \"allow_unsafe_interrupts\" to enable VFIO IOMMU support on this platform\n",

@@ -388,7 +388,7 @@ int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		if (dma && dma->iova != iova)
 			return -EINVAL;
 		/* The common case: exactly one mapping, nothing else to look for. */
-		if (dma && dma->iova + dma->size - 1 == last && dma->mm == current->mm) {
+		if (dma && dma->iova + dma->size - 1 == last) {
 			*unmapped = dma->size;
 			vmc_dma_remove(c, dma, lazy);
 			return 0;
@@ -401,9 +401,11 @@ int vmc_dma_unmap(struct vmc_container *c, u64 iova, u64 last, bool all,
 		next = vmc_dma_next(dma, last);
 		if (!vmc_dma_live(dma))
 			continue;
-		/* Only the address space that mapped it may unmap it. */
-		if (dma->mm != current->mm)
-			break;
+		/*
+		 * Whoever holds the container may unmap any mapping, as with
+		 * type1 (6.1 and 6.12 alike): its pins go back to the mm that
+		 * made it, or to the VM's cache.
+		 */
 		done += dma->size;
 		vmc_dma_remove(c, dma, lazy);
 	}
@@ -573,8 +575,11 @@ static int vmc_dma_pin_map(struct vmc_container *c, struct vmc_dma *dma, u64 siz
 	int ret = 0;
 
 	pages = (struct page **)__get_free_page(GFP_KERNEL);
-	if (!pages)
+	if (!pages) {
+		/* Nothing mapped nor charged: nothing for the caller to undo. */
+		dma->size = 0;
 		return -ENOMEM;
+	}
 	while (mapped < size) {
 		unsigned long nr = min_t(u64, VMC_PIN_BATCH, (size - mapped) >> PAGE_SHIFT);
 
@@ -665,8 +670,10 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 	/* Up to 2 GiB for a map just under 1 TiB: failing is not a splat. */
 	dma->pins = nr == 1 ? &dma->pin1 :
 		    kvcalloc(nr, sizeof(*dma->pins), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!dma->pins)
+	if (!dma->pins) {
+		dma->size = 0;
 		return -ENOMEM;
+	}
 	ret = vmc_pc_get(c->vm, dma->vaddr, nr, dma->prot & IOMMU_WRITE, dma->pins,
 			 vmc_dma_pending(c));
 	if (ret == -EAGAIN) {

@@ -328,6 +328,9 @@ TEST_F(abi, extensions)
 	int c = self->env.container;
 
 	ASSERT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU));
+	/* Type1 (6.1, 6.12) says 1 for the types it serves, on any container. */
+	ASSERT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_NESTING_IOMMU));
 	ASSERT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL));
 	ASSERT_EQ(0, ioctl(c, VFIO_CHECK_EXTENSION, 0x7fff));
 }

@@ -77,7 +77,7 @@ static int vmc_find_edu(char *bdf, size_t len)
 	return found ? 0 : -ENODEV;
 }
 
-static int vmc_open_group(const char *bdf)
+int vmc_group_open(const char *bdf)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	struct vfio_group_status status = { .argsz = sizeof(status) };
@@ -154,7 +154,7 @@ int vmc_env_open_noiommu(struct vmc_env *env)
 		return -errno;
 	if (ioctl(env->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
 		return -EPROTO;
-	env->group = vmc_open_group(env->bdf);
+	env->group = vmc_group_open(env->bdf);
 	if (env->group < 0)
 		return env->group;
 	if (ioctl(env->group, VFIO_GROUP_SET_CONTAINER, &env->container))

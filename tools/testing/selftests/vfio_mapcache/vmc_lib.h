@@ -53,6 +53,8 @@ int vmc_env_open(struct vmc_env *env, enum vmc_backend backend);
 void vmc_env_close(struct vmc_env *env);
 /* Open a container and group only, with no IOMMU set (for ABI probing). */
 int vmc_env_open_noiommu(struct vmc_env *env);
+/* The group of PCI device @bdf, opened and viable: an fd, or -errno. */
+int vmc_group_open(const char *bdf);
 
 int _vmc_map(int container, uint64_t iova, void *vaddr, uint64_t size,
 	     uint32_t flags);
