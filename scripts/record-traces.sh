@@ -3,7 +3,9 @@
 #
 # Record the IOMMU map/unmap streams of real Linux drivers for the simulator.
 #
-#   scripts/record-traces.sh [nvme|net|all] [OUTDIR]
+#   scripts/record-traces.sh [nvme|net|extra|pool|seqbuf|streams|mixed|all] [OUTDIR]
+#
+# (a comma-separated list works too; "extra" is pool,seqbuf,streams,mixed)
 #
 # Boots the primary kernel of scripts/kernels.list under QEMU TCG with an
 # emulated VT-d in caching mode (the vIOMMU setup used with assigned devices)

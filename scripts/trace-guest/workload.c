@@ -6,8 +6,13 @@
  *   wl rand DEV COUNT BS_KIB      O_DIRECT random reads, uniform offsets
  *   wl files DEV NFILES KIB COUNT buffered reads of whole "files" (fixed
  *                                 extents of DEV), Zipf(0.9) popularity
- *   wl sink PORT                  TCP server: read and discard, or echo
- *                                 when the client asks (first byte 'e')
+ *   wl pool DEV POOL_MIB KIB COUNT a database's buffer pool: COUNT lookups
+ *                                 of KIB-sized pages of DEV, Zipf(0.9)
+ *                                 popularity; a page not in the pool is read
+ *                                 with O_DIRECT into the frame CLOCK frees
+ *   wl sink PORT                  TCP server, a process per connection:
+ *                                 read and discard, or echo when the
+ *                                 client asks (first byte 'e')
  *   wl bulk IP PORT MIB           TCP bulk send
  *   wl rr IP PORT COUNT REQ RESP  TCP request/response
  *   wl netns IFNAME PID           move a network interface to PID's netns
@@ -25,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,6 +90,99 @@ static int wl_rand(char **av)
 		if (pread(fd, buf, bs, off) != (ssize_t)bs)
 			die("pread");
 	}
+	return 0;
+}
+
+/* Zipf(0.9) over n items, shuffled so that popular items are not adjacent. */
+struct zipf {
+	double *cdf, sum;
+	long *perm, n;
+};
+
+static void zipf_init(struct zipf *z, long n)
+{
+	z->n = n;
+	z->sum = 0;
+	z->cdf = malloc(n * sizeof(*z->cdf));
+	z->perm = malloc(n * sizeof(*z->perm));
+	if (!z->cdf || !z->perm)
+		die("malloc");
+	for (long i = 0; i < n; i++) {
+		z->cdf[i] = (z->sum += 1.0 / pow(i + 1.0, 0.9));
+		z->perm[i] = i;
+	}
+	for (long i = n - 1; i > 0; i--) {
+		long j = rnd() % (i + 1), t = z->perm[i];
+
+		z->perm[i] = z->perm[j];
+		z->perm[j] = t;
+	}
+}
+
+static long zipf_next(const struct zipf *z)
+{
+	double u = (rnd() >> 11) * (1.0 / 9007199254740992.0) * z->sum;
+	long lo = 0, hi = z->n - 1;
+
+	while (lo < hi) {
+		long mid = (lo + hi) / 2;
+
+		if (z->cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return z->perm[lo];
+}
+
+/*
+ * A database's buffer pool: frames of user memory, a page table from disk
+ * page to frame, CLOCK replacement; a miss reads the page with O_DIRECT
+ * into the freed frame, so the device DMAs into the pool's frames only.
+ */
+static int wl_pool(char **av)
+{
+	int fd = open(av[0], O_RDONLY | O_DIRECT);
+	size_t psize = atol(av[2]) << 10;
+	long nframes = ((long)atol(av[1]) << 20) / psize, count = atol(av[3]);
+	off_t size = lseek(fd, 0, SEEK_END);
+	long npages = size / psize, hand = 0, hits = 0;
+	char *pool = dio_buf(nframes * psize);
+	long *owner = malloc(nframes * sizeof(*owner));
+	long *where = malloc(npages * sizeof(*where));
+	unsigned char *ref = calloc(nframes, 1);
+	struct zipf z;
+
+	if (fd < 0 || npages <= 0 || !owner || !where || !ref)
+		die(av[0]);
+	zipf_init(&z, npages);
+	for (long i = 0; i < nframes; i++)
+		owner[i] = -1;
+	for (long i = 0; i < npages; i++)
+		where[i] = -1;
+	for (long n = 0; n < count; n++) {
+		long pg = zipf_next(&z), f = where[pg];
+
+		if (f >= 0) {
+			ref[f] = 1;
+			hits++;
+			continue;
+		}
+		while (ref[hand]) {
+			ref[hand] = 0;
+			hand = (hand + 1) % nframes;
+		}
+		f = hand;
+		hand = (hand + 1) % nframes;
+		if (owner[f] >= 0)
+			where[owner[f]] = -1;
+		if (pread(fd, pool + f * psize, psize, pg * psize) != (ssize_t)psize)
+			die("pread");
+		owner[f] = pg;
+		where[pg] = f;
+		ref[f] = 1;
+	}
+	printf("pool: %ld lookups, %ld hits\n", count, hits);
 	return 0;
 }
 
@@ -152,6 +251,7 @@ static int wl_sink(char **av)
 	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	static char buf[1 << 16];
 
+	signal(SIGCHLD, SIG_IGN);	/* no zombies */
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 4))
 		die("bind");
@@ -161,8 +261,15 @@ static int wl_sink(char **av)
 		uint32_t resp;
 		ssize_t n;
 
-		if (c < 0 || read(c, &mode, 1) != 1)
+		if (c < 0)
 			continue;
+		/* One process per connection: concurrent streams. */
+		if (fork()) {
+			close(c);
+			continue;
+		}
+		if (read(c, &mode, 1) != 1)
+			exit(0);
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (mode != 'e') {
 			while (read(c, buf, sizeof(buf)) > 0)
@@ -179,7 +286,7 @@ static int wl_sink(char **av)
 					break;
 			}
 		}
-		close(c);
+		exit(0);
 	}
 	return 0;
 }
@@ -265,7 +372,7 @@ int main(int ac, char **av)
 		{ "seq", 3, wl_seq }, { "rand", 3, wl_rand },
 		{ "files", 4, wl_files }, { "sink", 1, wl_sink },
 		{ "bulk", 3, wl_bulk }, { "rr", 5, wl_rr },
-		{ "netns", 2, wl_netns },
+		{ "netns", 2, wl_netns }, { "pool", 4, wl_pool },
 	};
 
 	for (size_t i = 0; ac > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -27,6 +27,7 @@
  *    in window w is released from window w + 2 on, oldest first, while
  *    more than SIM_IDLE_KEEP candidates are left (sim_idle()).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,15 +40,14 @@
 #define SIM_OPT		(-1)
 #define SIM_MAX_PRED	64
 /*
- * The module's VMC_PIN_BATCH (pages a MAP_DMA looks up and pins at once, one
- * page of struct page pointers on x86-64) and VMC_PF_CHUNK (prefetches
- * planned before they are pinned): the simulator orders policy events as the
- * module does, so that both count the same hits.
+ * The module's batch sizes and limits, from policy.h (its "pin cache"
+ * section): pages a MAP_DMA looks up and pins at once, prefetches planned
+ * before they are pinned, candidates kept however idle.  The simulator
+ * orders policy events as the module does, so that both count the same hits.
  */
-#define SIM_PIN_BATCH	512
-#define SIM_PF_CHUNK	16
-/* The module's VMC_IDLE_KEEP_PAGES: candidates kept however idle. */
-#define SIM_IDLE_KEEP	256
+#define SIM_PIN_BATCH	VMC_PIN_BATCH_PAGES
+#define SIM_PF_CHUNK	VMC_PF_CHUNK
+#define SIM_IDLE_KEEP	VMC_IDLE_KEEP_PAGES
 
 struct sim_cfg {
 	int kind;		/* enum vmc_policy_kind or SIM_OPT */
@@ -65,13 +65,14 @@ struct sim_res {
 	uint64_t maps, full_hits, pin_hits, misses, evictions, peak_pinned;
 	uint64_t peak_live, over_quota, flush_strict, flush_lazy;
 	uint64_t pf_issued, pf_useful, opt_pair_hits, idle_releases;
+	uint64_t duel_switches;
 	double secs;
 };
 
 struct spage {
 	struct vmc_pnode pn;
 	uint32_t maps;		/* live guest mappings */
-	uint32_t gen;		/* bumped at every pin: stale translations */
+	uint32_t gen;		/* bumped at every pin and eviction */
 	uint32_t xl_refs;	/* cached translations to this page */
 	uint8_t pinned, prefetched;
 	uint32_t idle_stamp;	/* window in which it became a candidate */
@@ -85,7 +86,14 @@ struct sim_run {
 	struct vmc_policy pol;
 	struct vmc_ag ag;
 	struct spage *pg;
-	uint32_t *xl_page, *xl_gen;
+	/*
+	 * Translation cache, per IOVA page: the page it leads to, that page's
+	 * gen when it was made, and the map record it belongs to (its first
+	 * IOVA page and its length): the module caches and reuses a mapping
+	 * as a whole (xlate.c).  Valid while the page's gen is unchanged:
+	 * evicting a page tears down the translations to it.
+	 */
+	uint32_t *xl_page, *xl_gen, *xl_first, *xl_len;
 	uint64_t nr_pinned, nr_live;
 	bool lazy_flush;
 	struct list_head idle;	/* candidates, oldest first */
@@ -168,10 +176,10 @@ static void sim_idle(struct sim_run *s)
 	if (!s->c->idle)
 		return;
 	epoch = s->reqs / s->c->idle;
-	while (s->nr_pinned - s->nr_live > SIM_IDLE_KEEP && !list_empty(&s->idle)) {
+	while (s->pol.stats.nr_cand > SIM_IDLE_KEEP && !list_empty(&s->idle)) {
 		struct spage *p = list_first_entry(&s->idle, struct spage, idle);
 
-		if (p->idle_stamp + 2 > epoch)
+		if (!vmc_idle_expired(epoch, p->idle_stamp))
 			break;
 		sim_evict(s, p);
 		s->r->evictions--;
@@ -267,22 +275,45 @@ static void sim_prefetch(struct sim_run *s, const struct sim_ev *ev,
 	sim_plan_pin(s, &pl);
 }
 
-static void sim_xlate(struct sim_run *s, const struct sim_ev *e)
+/* Is map record @ev (@nr pages) cached in the IOMMU as it is? */
+static bool sim_xlate_hit(const struct sim_run *s, const struct sim_ev *ev,
+			  uint32_t nr)
 {
-	uint32_t old = s->xl_page[e->iova];
-	bool valid = old != SIM_NONE && s->xl_gen[e->iova] == s->pg[old].gen;
+	for (uint32_t i = 0; i < nr; i++) {
+		uint32_t iv = ev[i].iova, old = s->xl_page[iv];
 
-	if (valid && old == e->page) {
-		s->r->full_hits++;
-		return;
+		if (old != ev[i].page || s->xl_gen[iv] != s->pg[old].gen ||
+		    s->xl_first[iv] != ev[0].iova || s->xl_len[iv] != nr)
+			return false;
 	}
-	if (valid) {
-		s->pg[old].xl_refs--;
-		s->r->flush_lazy++;	/* rewrite before the map returns */
+	return true;
+}
+
+/*
+ * Map record @ev: its IOVAs now translate to its pages.  Translations a
+ * map replaces that were still valid are rewritten, flushed before the
+ * map returns (vmc_xc_drop_iova()).
+ */
+static void sim_xlate_set(struct sim_run *s, const struct sim_ev *ev,
+			  uint32_t nr)
+{
+	bool flush = false;
+
+	for (uint32_t i = 0; i < nr; i++) {
+		uint32_t iv = ev[i].iova, old = s->xl_page[iv];
+
+		if (old != SIM_NONE && s->xl_gen[iv] == s->pg[old].gen &&
+		    s->pg[old].xl_refs) {
+			s->pg[old].xl_refs--;
+			flush = true;
+		}
+		s->xl_page[iv] = ev[i].page;
+		s->xl_gen[iv] = s->pg[ev[i].page].gen;
+		s->xl_first[iv] = ev[0].iova;
+		s->xl_len[iv] = nr;
+		s->pg[ev[i].page].xl_refs++;
 	}
-	s->xl_page[e->iova] = e->page;
-	s->xl_gen[e->iova] = s->pg[e->page].gen;
-	s->pg[e->page].xl_refs++;
+	s->r->flush_lazy += flush;
 }
 
 /*
@@ -315,9 +346,17 @@ static void sim_map_batch(struct sim_run *s, const struct sim_ev *ev,
 		p->prefetched = 0;
 		vmc_policy_hit(&s->pol, &p->pn);
 	}
-	while (misses && s->nr_pinned + misses > s->c->quota) {
+	/*
+	 * vmc_pc_make_room(): idle candidates go, then others until the
+	 * misses fit; if live pages keep them from fitting, the map is
+	 * admitted above the quota all the same (a quota never fails a map),
+	 * and the next unmap brings the cache back down to the quota.
+	 */
+	sim_idle(s);
+	while (vmc_quota_excess(s->c->quota, s->nr_pinned, misses)) {
 		if (!sim_evict_one(s)) {
-			uint64_t over = s->nr_pinned + misses - s->c->quota;
+			uint64_t over = vmc_quota_excess(s->c->quota,
+							 s->nr_pinned, misses);
 
 			s->r->over_quota += over < misses ? over : misses;
 			break;
@@ -334,48 +373,79 @@ static void sim_map_batch(struct sim_run *s, const struct sim_ev *ev,
 
 		if (!p->maps++ && ++s->nr_live > s->r->peak_live)
 			s->r->peak_live = s->nr_live;
-		sim_xlate(s, &ev[i]);
 	}
 }
 
-/* A map record: MAP_DMA pins in batches of SIM_PIN_BATCH pages. */
+/*
+ * A map record: a full hit if the IOMMU still has it as it is (lazy mode;
+ * counted here, the pin level is the same stream in every mode), then
+ * MAP_DMA pins in batches of SIM_PIN_BATCH pages.
+ */
 static void sim_map(struct sim_run *s, const struct sim_ev *ev, uint32_t nr)
 {
+	if (sim_xlate_hit(s, ev, nr))
+		s->r->full_hits += nr;
 	s->reqs++;
-	sim_idle(s);
 	for (uint32_t done = 0; done < nr; done += SIM_PIN_BATCH)
 		sim_map_batch(s, ev + done, nr - done < SIM_PIN_BATCH ?
 			      nr - done : SIM_PIN_BATCH);
+	sim_xlate_set(s, ev, nr);
 }
 
-static void sim_unmap(struct sim_run *s, const struct sim_ev *e)
+/*
+ * The pages of one mapping that one unmap record releases: all stop being
+ * live, then the cache goes back within its quota (vmc_pc_put()); a page
+ * unmapped while live pages keep the VM above its quota goes at once.
+ */
+static void sim_unmap(struct sim_run *s, const struct sim_ev *ev, uint32_t nr)
 {
-	struct spage *p = &s->pg[e->page];
+	for (uint32_t i = 0; i < nr; i++) {
+		struct spage *p = &s->pg[ev[i].page];
 
-	if (!p->maps || --p->maps)
-		return;
-	s->nr_live--;
-	vmc_policy_unmap(&s->pol, &p->pn);
-	sim_idle_add(s, p);
-	s->reqs++;
+		if (!p->maps || --p->maps)
+			continue;
+		s->nr_live--;
+		vmc_policy_unmap(&s->pol, &p->pn);
+		sim_idle_add(s, p);
+		s->reqs++;
+	}
 	sim_idle(s);
-	while (s->nr_pinned > s->c->quota && sim_evict_one(s))
+	while (vmc_quota_excess(s->c->quota, s->nr_pinned, 0) &&
+	       sim_evict_one(s))
 		;
 	sim_flush_evictions(s);
+}
+
+/* History as the module sizes it (pincache.c: vmc_pmem_alloc()). */
+static void sim_ghosts(struct vmc_policy_mem *mem, uint64_t nr)
+{
+	if (nr > VMC_GHOSTS_MAX)
+		nr = VMC_GHOSTS_MAX;
+	mem->nr_ghosts = nr;
+	mem->ghosts = xcalloc(nr, sizeof(*mem->ghosts));
+	mem->nr_buckets = pow2_at_least(nr / 2 ? nr / 2 : 1);
+	mem->buckets = xcalloc(mem->nr_buckets, sizeof(*mem->buckets));
 }
 
 static void sim_setup(struct sim_run *s, struct vmc_policy_mem *mem)
 {
 	const struct sim_cfg *c = s->c;
-	uint64_t nr_ghosts = (uint64_t)(c->ghosts * c->quota) + 16;
 	uint64_t nr_nodes = (uint64_t)(c->pf_nodes * c->quota) + 16;
+	bool history = c->kind == VMC_POLICY_LIRS || c->kind == VMC_POLICY_DUEL;
 
-	if (nr_ghosts > s->t->nr_pages + 16)
-		nr_ghosts = s->t->nr_pages + 16;
-	mem->nr_ghosts = c->kind == VMC_POLICY_LIRS ? nr_ghosts : 0;
-	mem->ghosts = xcalloc(mem->nr_ghosts, sizeof(*mem->ghosts));
-	mem->nr_buckets = pow2_at_least(mem->nr_ghosts);
-	mem->buckets = xcalloc(mem->nr_buckets, sizeof(*mem->buckets));
+	memset(mem, 0, sizeof(*mem));
+	sim_ghosts(mem, history ? (uint64_t)(c->ghosts * c->quota) : 0);
+	if (c->kind == VMC_POLICY_DUEL) {
+		struct vmc_duel *d = xcalloc(1, sizeof(*d));
+		uint64_t shadow = vmc_duel_shadow_pages(c->quota);
+
+		d->nr_ents = vmc_duel_nr_ents(c->quota);
+		d->ents = xcalloc(d->nr_ents, sizeof(*d->ents));
+		d->nr_buckets = pow2_at_least(d->nr_ents);
+		d->buckets = xcalloc(d->nr_buckets, sizeof(*d->buckets));
+		sim_ghosts(&d->mem, (uint64_t)(c->ghosts * shadow));
+		mem->duel = d;
+	}
 	if (vmc_policy_init(&s->pol, c->kind, c->quota, mem)) {
 		fprintf(stderr, "vmc_policy_init failed\n");
 		exit(2);
@@ -407,6 +477,8 @@ static void sim_replay(const struct sim_trace *t, const struct sim_cfg *c,
 		INIT_LIST_HEAD(&s.pg[k].idle);
 	s.xl_page = xcalloc(t->nr_iovas, sizeof(*s.xl_page));
 	s.xl_gen = xcalloc(t->nr_iovas, sizeof(*s.xl_gen));
+	s.xl_first = xcalloc(t->nr_iovas, sizeof(*s.xl_first));
+	s.xl_len = xcalloc(t->nr_iovas, sizeof(*s.xl_len));
 	memset(s.xl_page, 0xff, t->nr_iovas * sizeof(*s.xl_page));
 	t0 = now();
 	for (size_t i = 0; i < t->nr_ev; i++) {
@@ -421,11 +493,16 @@ static void sim_replay(const struct sim_trace *t, const struct sim_cfg *c,
 			sim_map(&s, e, nr);
 			i += nr - 1;
 		} else {
-			if (++pending == c->batch) {
-				r->flush_strict++;
-				pending = 0;
+			uint32_t nr = e->run ? e->run : 1;
+
+			for (uint32_t k = 0; k < nr; k++) {
+				if (++pending == c->batch) {
+					r->flush_strict++;
+					pending = 0;
+				}
 			}
-			sim_unmap(&s, e);
+			sim_unmap(&s, e, nr);
+			i += nr - 1;
 		}
 	}
 	r->flush_strict += !!pending;
@@ -433,12 +510,40 @@ static void sim_replay(const struct sim_trace *t, const struct sim_cfg *c,
 	free(s.pg);
 	free(s.xl_page);
 	free(s.xl_gen);
+	free(s.xl_first);
+	free(s.xl_len);
+	if (mem.duel) {
+		r->duel_switches = mem.duel->switches;
+		free(mem.duel->ents);
+		free(mem.duel->buckets);
+		free(mem.duel->mem.ghosts);
+		free(mem.duel->mem.buckets);
+		free(mem.duel);
+	}
 	free(mem.ghosts);
 	free(mem.buckets);
 	free(s.ag.nodes);
 	free(s.ag.buckets);
 }
 
+/* For the unit tests (sim.h): one replay without prefetch, its counters. */
+void sim_replay_counts(const struct sim_trace *t, int kind, uint64_t quota,
+		       uint64_t idle, struct sim_counts *out)
+{
+	struct sim_cfg c = { .kind = kind, .quota = quota, .idle = idle,
+			     .ghosts = VMC_GHOSTS_PER_PAGE, .batch = 16 };
+	struct sim_res r;
+
+	sim_replay(t, &c, &r);
+	*out = (struct sim_counts){
+		.maps = r.maps, .pin_hits = r.pin_hits, .misses = r.misses,
+		.evictions = r.evictions, .peak_pinned = r.peak_pinned,
+		.peak_live = r.peak_live, .over_quota = r.over_quota,
+		.idle_releases = r.idle_releases,
+	};
+}
+
+#ifndef SIM_NO_MAIN	/* the unit tests take sim_replay_counts() only */
 /*
  * Belady's OPT over one key (page or pair): on a miss with the cache full,
  * evict the candidate whose next map is farthest away.  Candidates sit in a
@@ -612,21 +717,18 @@ struct sim_policy {
 	const char *name;
 	int kind;
 	bool prefetch;
+	bool module_knobs;	/* the module's prefetch and history sizes */
 };
 
-static const struct sim_policy sim_policies[] = {
-	{ "fifo", VMC_POLICY_FIFO, false },
-	{ "lru", VMC_POLICY_LRU, false },
-	{ "lirs", VMC_POLICY_LIRS, false },
-	{ "fifo+pf", VMC_POLICY_FIFO, true },
-	{ "lru+pf", VMC_POLICY_LRU, true },
-	{ "lirs+pf", VMC_POLICY_LIRS, true },
-	{ "opt", SIM_OPT, false },
-	{ NULL },
-};
-
+/*
+ * "default" is what a VM gets from the module's default_policy and
+ * default_prefetch parameters, with the module's knobs.
+ */
+#ifndef VMC_PF_DEFAULT_ON
+#define VMC_PF_DEFAULT_ON	false
+#endif
 struct sim_opts {
-	const struct sim_policy *pol[16];
+	struct sim_policy pol[16];
 	int nr_pol;
 	double quota[64];
 	int nr_quota;
@@ -643,10 +745,14 @@ static void usage(void)
 "       mapcache-sim --gen NAME [--seed N] > trace.txt\n"
 "TRACE is a trace file (text, .xz, .gz or .zst) or a synthetic trace:\n"
 "  synth-loop, synth-zipf, synth-scan\n"
-"  -p, --policies LIST   fifo,lru,lirs,fifo+pf,lru+pf,lirs+pf,opt (default:\n"
+"  -p, --policies LIST   any of fifo,lru,lirs,POLICY+pf (with prefetch),\n"
+"                        default (the module's default policy and prefetch\n"
+"                        settings), opt (default:\n"
 "                        fifo,lru,lirs,lru+pf,lirs+pf,opt)\n"
-"  -q, --quotas LIST     quotas as fractions of the trace's working set\n"
-"                        (distinct pages); default .1,.25,.5,.75,1\n"
+"  -q, --quotas LIST     quotas as shares of the trace's working set\n"
+"                        (distinct pages): fractions (0.25) or percentages\n"
+"                        (25%%), in (0, 1]; rounded to the nearest page, at\n"
+"                        least one, as the module's; default .1,.25,.5,.75,1\n"
 "  -b, --batch N         unmaps per IOTLB flush in strict mode (16)\n"
 "  -c, --csv FILE        write one CSV row per run\n"
 "  -l, --locality DIR    write reuse-distance and working-set CSVs\n"
@@ -663,28 +769,125 @@ static void usage(void)
 	exit(2);
 }
 
+/* NAME, NAME+pf (any policy of the core), default or opt. */
 static void parse_policies(struct sim_opts *o, char *list)
 {
-	o->nr_pol = 0;
-	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-		const struct sim_policy *p;
+	char *save = NULL;
 
-		for (p = sim_policies; p->name && strcmp(p->name, tok); p++)
-			;
-		if (!p->name || o->nr_pol == 16) {
-			fprintf(stderr, "unknown policy %s\n", tok);
+	o->nr_pol = 0;
+	for (char *tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		struct sim_policy p = { .name = tok };
+		size_t n = strlen(tok);
+		char base[32];
+
+		if (n > 3 && !strcmp(tok + n - 3, "+pf")) {
+			p.prefetch = true;
+			n -= 3;
+		}
+		snprintf(base, sizeof(base), "%.*s", (int)n, tok);
+		if (!strcmp(tok, "opt")) {
+			p.kind = SIM_OPT;
+		} else if (!strcmp(tok, "default")) {
+			p.kind = VMC_POLICY_DEFAULT;
+			p.prefetch = VMC_PF_DEFAULT_ON;
+			p.module_knobs = true;
+		} else {
+			p.kind = n < sizeof(base) ? vmc_policy_kind_parse(base) :
+				 -EINVAL;
+		}
+		if (p.kind == -EINVAL || o->nr_pol == 16) {
+			fprintf(stderr, "unknown policy '%s' (or more than 16)\n",
+				tok);
 			usage();
 		}
 		o->pol[o->nr_pol++] = p;
 	}
+	if (!o->nr_pol) {
+		fprintf(stderr, "no policy given\n");
+		usage();
+	}
 }
 
+/*
+ * Quotas as shares of the working set: a fraction ("0.25") up to 1 or a
+ * percentage ("25%") up to 100%, above 0 (the module's quota 0 means no
+ * quota at all); anything else is refused.
+ */
 static void parse_quotas(struct sim_opts *o, char *list)
 {
+	char *save = NULL;
+
 	o->nr_quota = 0;
-	for (char *tok = strtok(list, ","); tok && o->nr_quota < 64;
-	     tok = strtok(NULL, ","))
-		o->quota[o->nr_quota++] = atof(tok);
+	for (char *tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		double v = strtod(tok, &end);
+		bool pc = *end == '%';
+
+		if (pc)
+			v /= 100, end++;
+		if (end == tok || *end || !(v > 0 && v <= 1)) {
+			fprintf(stderr, "bad quota '%s': a fraction of the working "
+				"set in (0, 1] or a percentage in (0%%, 100%%]%s\n",
+				tok, !pc && v > 1 && v <= 100 && !*end ?
+				" (did you mean '%'?)" : "");
+			exit(2);
+		}
+		if (o->nr_quota == 64) {
+			fprintf(stderr, "more than 64 quotas\n");
+			exit(2);
+		}
+		o->quota[o->nr_quota++] = v;
+	}
+	if (!o->nr_quota) {
+		fprintf(stderr, "no quota given\n");
+		exit(2);
+	}
+}
+
+/* A whole number in [lo, hi], else exit with the option's name. */
+static unsigned long long parse_uint(const char *opt, const char *arg,
+				     unsigned long long lo,
+				     unsigned long long hi)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (end == arg || *end || errno || arg[0] == '-' || v < lo || v > hi) {
+		fprintf(stderr, "bad %s '%s': a whole number in [%llu, %llu]\n",
+			opt, arg, lo, hi);
+		exit(2);
+	}
+	return v;
+}
+
+/* A number in (0, hi], else exit with the option's name. */
+static double parse_pos(const char *opt, const char *arg, double hi)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end || !(v > 0 && v <= hi)) {
+		fprintf(stderr, "bad %s '%s': a number in (0, %g]\n", opt, arg,
+			hi);
+		exit(2);
+	}
+	return v;
+}
+
+/*
+ * The module's quota in pages for a share of @nr_pages: rounded to the
+ * nearest page, at least one (tools/testing/.../vmc_replay.c does the same,
+ * and quota 0 would mean no quota to the module).
+ */
+static uint64_t sim_quota_pages(double frac, uint32_t nr_pages)
+{
+	uint64_t q = (uint64_t)(frac * nr_pages + 0.5);
+
+	return q ? q : 1;
 }
 
 static void print_header(const struct sim_trace *t, double load_secs)
@@ -759,16 +962,26 @@ static void run_trace(const struct sim_opts *o, const struct sim_trace *t)
 	double speed_ev = 0, speed_secs = 0;
 
 	for (int q = 0; q < o->nr_quota; q++) {
-		uint64_t quota = (uint64_t)(o->quota[q] * t->nr_pages + 0.5);
+		uint64_t quota = sim_quota_pages(o->quota[q], t->nr_pages);
 
 		for (int i = 0; i < o->nr_pol; i++) {
-			const struct sim_policy *p = o->pol[i];
+			const struct sim_policy *p = &o->pol[i];
 			struct sim_cfg c = o->base;
 			struct sim_res r = { 0 };
 
 			c.kind = p->kind;
 			c.prefetch = p->prefetch;
 			c.quota = quota;
+			if (p->module_knobs) {
+				c.ag = (struct vmc_ag_cfg){
+					.succ = VMC_PF_SUCC,
+					.depth = VMC_PF_DEFAULT_DEPTH,
+					.width = VMC_PF_WIDTH,
+					.max_pages = VMC_PF_MAX_PAGES,
+				};
+				c.pf_nodes = 4;
+				c.ghosts = 2;
+			}
 			if (p->kind != SIM_OPT) {
 				sim_replay(t, &c, &r);
 				speed_ev += t->nr_ev;
@@ -871,7 +1084,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'p': parse_policies(&o, optarg); break;
 		case 'q': parse_quotas(&o, optarg); break;
-		case 'b': o.base.batch = atoi(optarg) ?: 1; break;
+		case 'b':
+			o.base.batch = parse_uint("--batch", optarg, 1, 1 << 20);
+			break;
 		case 'c':
 			o.csv = fopen(optarg, "w");
 			if (!o.csv) {
@@ -887,16 +1102,28 @@ int main(int argc, char **argv)
 			break;
 		case 'l': o.locality_dir = optarg; break;
 		case 'g': gen = optarg; break;
-		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 's': seed = parse_uint("--seed", optarg, 0, ~0ULL); break;
 		case 'Q': o.quiet = true; break;
-		case 1: o.base.ag.succ = atoi(optarg); break;
-		case 2: o.base.ag.depth = atoi(optarg); break;
-		case 3: o.base.ag.width = atoi(optarg); break;
-		case 4: o.base.ag.max_pages = atoi(optarg); break;
-		case 5: o.base.pf_nodes = atof(optarg); break;
-		case 6: o.base.pf_evict = atoi(optarg); break;
-		case 7: o.base.ghosts = atof(optarg); break;
-		case 8: o.base.idle = strtoull(optarg, NULL, 0); break;
+		case 1:
+			o.base.ag.succ = parse_uint("--pf-succ", optarg, 1,
+						    VMC_AG_MAX_SUCC);
+			break;
+		case 2:
+			o.base.ag.depth = parse_uint("--pf-depth", optarg, 1,
+						     VMC_AG_MAX_DEPTH);
+			break;
+		case 3:
+			o.base.ag.width = parse_uint("--pf-width", optarg, 1,
+						     VMC_AG_MAX_SUCC);
+			break;
+		case 4:
+			o.base.ag.max_pages = parse_uint("--pf-max", optarg, 1,
+							 SIM_MAX_PRED);
+			break;
+		case 5: o.base.pf_nodes = parse_pos("--pf-nodes", optarg, 64); break;
+		case 6: o.base.pf_evict = parse_uint("--pf-evict", optarg, 0, 1); break;
+		case 7: o.base.ghosts = parse_pos("--ghosts", optarg, 64); break;
+		case 8: o.base.idle = parse_uint("--idle", optarg, 0, ~0ULL); break;
 		default: usage();
 		}
 	}
@@ -904,6 +1131,11 @@ int main(int argc, char **argv)
 		return gen_trace(gen, seed);
 	if (optind == argc)
 		usage();
+	if (o.base.ag.width > o.base.ag.succ) {
+		fprintf(stderr, "--pf-width %u exceeds --pf-succ %u\n",
+			o.base.ag.width, o.base.ag.succ);
+		return 2;
+	}
 	print_memory(&o.base);
 	for (int i = optind; i < argc; i++) {
 		struct sim_trace t;
@@ -933,3 +1165,4 @@ int main(int argc, char **argv)
 		fclose(o.csv);
 	return 0;
 }
+#endif /* SIM_NO_MAIN */

@@ -24,7 +24,10 @@ struct sim_ev {
 	uint32_t page;		/* physical page id (for unmap: the one unmapped) */
 	uint32_t pair;		/* (IOVA, page) id */
 	uint32_t run;		/* map: on the first page of a record, its pages
-				 * (the map events that follow it); else 0 */
+				 * (the map events that follow it); unmap: on
+				 * the first of a run, the run's pages (those
+				 * of one map record one unmap record
+				 * releases); else 0 */
 };
 
 struct sim_trace {
@@ -62,6 +65,14 @@ int sim_trace_synth(struct sim_trace *t, const char *name, uint64_t seed,
 		    FILE *text);
 void sim_trace_free(struct sim_trace *t);
 extern const char *const sim_synth_names[];
+
+/* sim.c, for the unit tests: a replay without prefetch */
+struct sim_counts {
+	uint64_t maps, pin_hits, misses, evictions, peak_pinned, peak_live;
+	uint64_t over_quota, idle_releases;
+};
+void sim_replay_counts(const struct sim_trace *t, int kind, uint64_t quota,
+		       uint64_t idle, struct sim_counts *out);
 
 /* locality.c */
 void sim_locality(const struct sim_trace *t, FILE *rd_csv, FILE *ws_csv,

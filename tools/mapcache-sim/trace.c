@@ -7,13 +7,16 @@
  *   m IOVA SIZE PHYS     guest map of SIZE bytes at IOVA to guest-physical PHYS
  *   u IOVA SIZE          guest unmap
  *
- * Numbers are hexadecimal, "0x" optional.  A record covering several pages
+ * "M" and "U" too.  Numbers are hexadecimal, "0x" optional.  Any other line
+ * is an error (sim_trace_load()).  A record covering several pages
  * maps consecutive IOVA pages to consecutive physical pages.
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <sys/types.h>
 #include "sim.h"
 
 #define SIM_MAX_REC_PAGES	(1u << 18)	/* 1 GiB in one record */
@@ -85,15 +88,24 @@ struct sim_builder {
 	struct sim_map iovas, pages, pairs;
 	uint32_t *live;		/* per IOVA id: event index of its map, or NONE */
 	size_t live_cap;
+	uint32_t *rec;		/* per map event: index of its record's first */
+	size_t rec_cap;
+	size_t run_first;	/* first event of the unmap run being built */
+	uint32_t run_rec;	/* the map record that run releases */
 };
 
 struct sim_builder *sim_builder_new(struct sim_trace *t, const char *name)
 {
 	struct sim_builder *b = calloc(1, sizeof(*b));
 
+	if (!b) {
+		perror("calloc");
+		exit(2);
+	}
 	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	b->t = t;
+	b->run_first = SIZE_MAX;
 	return b;
 }
 
@@ -155,6 +167,11 @@ static void sim_note_pfn(struct sim_trace *t, uint32_t id, uint64_t pfn)
 	t->pfn[id] = pfn;
 }
 
+/*
+ * An unmap event joins the run being built if it releases a page of the
+ * same map record: the module releases a mapping's pages together, then
+ * brings the cache back within its quota (vmc_pc_put()).
+ */
 static void sim_unmap_page(struct sim_builder *b, uint32_t iova)
 {
 	struct sim_ev *e;
@@ -169,6 +186,34 @@ static void sim_unmap_page(struct sim_builder *b, uint32_t iova)
 	*e = b->t->ev[m];
 	e->op = EV_UNMAP;
 	e->run = 0;
+	if (b->run_first != SIZE_MAX && b->rec[m] == b->run_rec) {
+		b->t->ev[b->run_first].run++;
+		return;
+	}
+	b->run_first = (size_t)(e - b->t->ev);
+	b->run_rec = b->rec[m];
+	e->run = 1;
+}
+
+/* The unmap run being built ends: the next unmap starts another. */
+static void sim_unmap_end(struct sim_builder *b)
+{
+	b->run_first = SIZE_MAX;
+}
+
+static void sim_note_rec(struct sim_builder *b, size_t ev, uint32_t first)
+{
+	if (ev >= b->rec_cap) {
+		b->rec_cap = b->rec_cap ? 2 * b->rec_cap : 65536;
+		while (b->rec_cap <= ev)
+			b->rec_cap *= 2;
+		b->rec = realloc(b->rec, b->rec_cap * sizeof(*b->rec));
+		if (!b->rec) {
+			perror("realloc");
+			exit(2);
+		}
+	}
+	b->rec[ev] = first;
 }
 
 void sim_builder_map(struct sim_builder *b, uint64_t iova, uint64_t size,
@@ -176,9 +221,11 @@ void sim_builder_map(struct sim_builder *b, uint64_t iova, uint64_t size,
 {
 	uint64_t n = sim_nr_pages(iova, size), i;
 	uint64_t ipfn = iova >> SIM_PAGE_SHIFT, ppfn = phys >> SIM_PAGE_SHIFT;
+	uint32_t first = (uint32_t)b->t->nr_ev;
 	bool fresh;
 
 	b->t->nr_lines++;
+	sim_unmap_end(b);
 	/*
 	 * A map over mapped IOVAs is taken as unmap + map, the unmaps first:
 	 * the record's map events stay together, one MAP_DMA as the host
@@ -192,6 +239,8 @@ void sim_builder_map(struct sim_builder *b, uint64_t iova, uint64_t size,
 			sim_unmap_page(b, iv);
 		}
 	}
+	sim_unmap_end(b);
+	first = (uint32_t)b->t->nr_ev;
 	for (i = 0; i < n; i++) {
 		uint32_t iv = sim_iova_id(b, ipfn + i);
 		uint32_t pg = sim_map_intern(&b->pages, ppfn + i, &fresh);
@@ -207,6 +256,7 @@ void sim_builder_map(struct sim_builder *b, uint64_t iova, uint64_t size,
 					 ((uint64_t)iv << 32) | pg, &fresh);
 		e->run = i ? 0 : (uint32_t)n;
 		b->live[iv] = (uint32_t)(e - b->t->ev);
+		sim_note_rec(b, e - b->t->ev, first);
 		b->t->nr_maps++;
 	}
 }
@@ -217,8 +267,10 @@ void sim_builder_unmap(struct sim_builder *b, uint64_t iova, uint64_t size)
 	uint64_t ipfn = iova >> SIM_PAGE_SHIFT;
 
 	b->t->nr_lines++;
+	sim_unmap_end(b);
 	for (i = 0; i < n; i++)
 		sim_unmap_page(b, sim_iova_id(b, ipfn + i));
+	sim_unmap_end(b);
 }
 
 void sim_builder_done(struct sim_builder *b)
@@ -230,6 +282,7 @@ void sim_builder_done(struct sim_builder *b)
 	sim_map_free(&b->pages);
 	sim_map_free(&b->pairs);
 	free(b->live);
+	free(b->rec);
 	free(b);
 }
 
@@ -240,16 +293,22 @@ void sim_trace_free(struct sim_trace *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static uint64_t parse_hex(char **p)
+/*
+ * One hexadecimal number ("0x" optional) after at least one blank: false if
+ * there is none, it has more than 16 digits, or it runs into other text.
+ */
+static bool parse_hex(char **p, uint64_t *v)
 {
 	char *s = *p;
-	uint64_t v = 0;
+	unsigned int nd = 0;
 
+	if (*s != ' ' && *s != '\t')
+		return false;
 	while (*s == ' ' || *s == '\t')
 		s++;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
-	for (;; s++) {
+	for (*v = 0;; s++, nd++) {
 		unsigned int d;
 
 		if (*s >= '0' && *s <= '9')
@@ -258,10 +317,18 @@ static uint64_t parse_hex(char **p)
 			d = (*s | 0x20) - 'a' + 10;
 		else
 			break;
-		v = v << 4 | d;
+		if (*v >> 60)
+			return false;
+		*v = *v << 4 | d;
 	}
 	*p = s;
-	return v;
+	return nd && (!*s || *s == ' ' || *s == '\t');
+}
+
+/* Only blanks left on the line. */
+static bool at_end(const char *s)
+{
+	return !s[strspn(s, " \t")];
 }
 
 static FILE *open_maybe_compressed(const char *path, bool *piped)
@@ -283,34 +350,84 @@ static FILE *open_maybe_compressed(const char *path, bool *piped)
 	return popen(cmd, "r");
 }
 
+/*
+ * Strict: every line is a comment ('#' first, any length), a map record
+ * ("m" or "M", IOVA, SIZE, PHYS) or an unmap record ("u" or "U", IOVA,
+ * SIZE), SIZE not 0; anything else stops the load with the file and line.
+ */
 int sim_trace_load(struct sim_trace *t, const char *path)
 {
-	char line[512], name[64];
 	const char *base = strrchr(path, '/');
 	struct sim_builder *b;
+	size_t cap = 0, lineno = 0;
+	char *line = NULL, name[64];
 	bool piped;
+	ssize_t len;
+	int ret = 0;
 	FILE *f = open_maybe_compressed(path, &piped);
 
-	if (!f)
+	if (!f) {
+		perror(path);
 		return -1;
+	}
 	snprintf(name, sizeof(name), "%s", base ? base + 1 : path);
 	name[strcspn(name, ".")] = 0;
 	b = sim_builder_new(t, name);
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line + 1;
-		uint64_t iova, size;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		uint64_t iova, size, phys;
+		char *p = line + 1, op = line[0] | 0x20;
+		bool ok;
 
-		if (line[0] == 'm') {
-			iova = parse_hex(&p);
-			size = parse_hex(&p);
-			sim_builder_map(b, iova, size, parse_hex(&p));
-		} else if (line[0] == 'u') {
-			iova = parse_hex(&p);
-			sim_builder_unmap(b, iova, parse_hex(&p));
+		lineno++;
+		if (len && line[len - 1] == '\n')
+			line[--len] = 0;
+		if (len && line[len - 1] == '\r')
+			line[--len] = 0;
+		if (line[0] == '#')
+			continue;
+		if ((size_t)len != strlen(line)) {
+			ok = false;
+		} else if (op == 'm') {
+			ok = parse_hex(&p, &iova) && parse_hex(&p, &size) &&
+			     parse_hex(&p, &phys) && at_end(p) && size;
+			if (ok)
+				sim_builder_map(b, iova, size, phys);
+		} else if (op == 'u') {
+			ok = parse_hex(&p, &iova) && parse_hex(&p, &size) &&
+			     at_end(p) && size;
+			if (ok)
+				sim_builder_unmap(b, iova, size);
+		} else {
+			ok = false;
+		}
+		if (!ok) {
+			fprintf(stderr, "%s:%zu: not a trace record (\"m IOVA SIZE "
+				"PHYS\", \"u IOVA SIZE\" in hexadecimal, SIZE not "
+				"0) nor a comment (\"#...\"): %.60s\n", path,
+				lineno, line);
+			ret = -1;
+			break;
 		}
 	}
+	free(line);
 	sim_builder_done(b);
-	return piped ? (pclose(f) ? -1 : 0) : fclose(f);
+	if (piped) {
+		/* A reader that stopped early leaves the decompressor a SIGPIPE. */
+		if (pclose(f) && !ret) {
+			fprintf(stderr, "%s: decompression failed\n", path);
+			ret = -1;
+		}
+	} else if (ferror(f) || fclose(f)) {
+		perror(path);
+		ret = -1;
+	}
+	if (!ret && !t->nr_ev) {
+		fprintf(stderr, "%s: no map or unmap record\n", path);
+		ret = -1;
+	}
+	if (ret)
+		sim_trace_free(t);
+	return ret;
 }
 
 /* Synthetic traces. */

@@ -65,7 +65,7 @@ __MODULE_PARM_TYPE(default_idle_ms, "uint");
 MODULE_PARM_DESC(default_idle_ms,
 		 "Idle window of VMs created afterwards, in ms, 0..86400000: a cached page unmapped for one to two windows is unpinned (1 MiB of the most recently unmapped stays); 0: kept up to the quota (default: 30000). Per VM: /sys/kernel/vfio_mapcache/<pid>/idle_ms.");
 
-int vmc_default_policy = VMC_POLICY_LIRS;
+int vmc_default_policy = VMC_POLICY_DEFAULT;
 int vmc_default_mode = VMC_MODE_STRICT;
 
 /* Keyword parameters: @kp->arg points at the int, the table is picked by it. */
@@ -108,7 +108,7 @@ static const struct kernel_param_ops vmc_keyword_ops = {
 module_param_cb(default_policy, &vmc_keyword_ops, &vmc_default_policy, 0644);
 __MODULE_PARM_TYPE(default_policy, "string");
 MODULE_PARM_DESC(default_policy,
-		 "Eviction policy of VMs created afterwards: lru, fifo or lirs (default: lirs).");
+		 "Eviction policy of VMs created afterwards: lru, fifo, lirs or duel (default: duel).");
 
 module_param_cb(default_mode, &vmc_keyword_ops, &vmc_default_mode, 0644);
 __MODULE_PARM_TYPE(default_mode, "string");
@@ -120,7 +120,7 @@ module_param_named(shrinker, vmc_shrinker_enabled, bool, 0644);
 MODULE_PARM_DESC(shrinker,
 		 "Release cached (not live) pins of every VM under host memory pressure, oldest first in each VM's policy order (default: Y). N keeps caches up to their quotas whatever the pressure.");
 
-bool vmc_default_prefetch;
+bool vmc_default_prefetch = VMC_PF_DEFAULT_ON;
 module_param_named(default_prefetch, vmc_default_prefetch, bool, 0644);
 MODULE_PARM_DESC(default_prefetch,
 		 "Prefetch along the access graph in VMs created afterwards (default: N). Per VM: /sys/kernel/vfio_mapcache/<pid>/prefetch.");

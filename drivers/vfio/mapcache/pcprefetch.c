@@ -37,12 +37,11 @@
 #include "vmc.h"
 #include "vmc_trace.h"
 
-/* Graph knobs: the simulator sweep's recommendation (policies.rst). */
-#define VMC_PF_SUCC		2
-#define VMC_PF_WIDTH		2
-#define VMC_PF_MAX_PAGES	8	/* followers of one missed page */
-/* Followers planned before they are pinned (sim.c: SIM_PF_CHUNK). */
-#define VMC_PF_CHUNK		16
+/*
+ * Graph knobs (VMC_PF_SUCC, VMC_PF_WIDTH, VMC_PF_MAX_PAGES: the simulator
+ * sweep's recommendation, policies.rst) and VMC_PF_CHUNK are in policy.h,
+ * shared with the simulator.
+ */
 
 /* Graph nodes: 4 per quota page and a few, at most 2^16 (and with no quota). */
 #define VMC_AG_NODES_PER_PAGE	4

@@ -72,10 +72,11 @@ void vmc_pin_free(struct vmc_pin *pin)
 	kmem_cache_free(vmc_pin_cache, pin);
 }
 
-/* LIRS history: ghosts per quota page, and a cap for huge quotas. */
-#define VMC_GHOSTS_PER_PAGE	2
-#define VMC_GHOSTS_MAX		BIT(16)
-/* Without a quota only the shrinker evicts: a short history will do. */
+/*
+ * LIRS history: VMC_GHOSTS_PER_PAGE ghosts per quota page up to
+ * VMC_GHOSTS_MAX (policy.h).  Without a quota only the shrinker and the
+ * idle release evict: a short history will do.
+ */
 #define VMC_GHOSTS_NO_QUOTA	BIT(12)
 
 static u64 vmc_capacity(u64 quota_pages)
@@ -83,11 +84,65 @@ static u64 vmc_capacity(u64 quota_pages)
 	return quota_pages ?: U64_MAX;
 }
 
-static void vmc_pmem_free(struct vmc_policy_mem *mem)
+/* Does @kind keep a history of evicted pages (ghosts) sized by the quota? */
+static bool vmc_kind_has_history(enum vmc_policy_kind kind)
+{
+	return kind == VMC_POLICY_LIRS || kind == VMC_POLICY_DUEL;
+}
+
+static void vmc_ghosts_free(struct vmc_policy_mem *mem)
 {
 	kvfree(mem->ghosts);
 	kvfree(mem->buckets);
+	mem->ghosts = NULL;
+	mem->buckets = NULL;
+}
+
+/* @n ghosts (at most VMC_GHOSTS_MAX) and a table of half as many heads. */
+static int vmc_ghosts_alloc(struct vmc_policy_mem *mem, u64 n)
+{
+	mem->nr_ghosts = min_t(u64, n, VMC_GHOSTS_MAX);
+	mem->nr_buckets = roundup_pow_of_two(max(mem->nr_ghosts / 2, 1U));
+	mem->ghosts = kvcalloc(mem->nr_ghosts, sizeof(*mem->ghosts), GFP_KERNEL_ACCOUNT);
+	mem->buckets = kvcalloc(mem->nr_buckets, sizeof(*mem->buckets), GFP_KERNEL_ACCOUNT);
+	if (!mem->ghosts || !mem->buckets) {
+		vmc_ghosts_free(mem);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void vmc_pmem_free(struct vmc_policy_mem *mem)
+{
+	struct vmc_duel *d = mem->duel;
+
+	if (d) {
+		kvfree(d->ents);
+		kvfree(d->buckets);
+		vmc_ghosts_free(&d->mem);
+		kfree(d);
+	}
+	vmc_ghosts_free(mem);
 	memset(mem, 0, sizeof(*mem));
+}
+
+/* DUEL's shadow caches, sized by @quota_pages (policy.h). */
+static int vmc_duel_alloc(struct vmc_policy_mem *mem, u64 quota_pages)
+{
+	u64 cap = vmc_capacity(quota_pages);
+	struct vmc_duel *d;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		return -ENOMEM;
+	mem->duel = d;
+	d->nr_ents = vmc_duel_nr_ents(cap);
+	d->nr_buckets = roundup_pow_of_two(d->nr_ents);
+	d->ents = kvcalloc(d->nr_ents, sizeof(*d->ents), GFP_KERNEL_ACCOUNT);
+	d->buckets = kvcalloc(d->nr_buckets, sizeof(*d->buckets), GFP_KERNEL_ACCOUNT);
+	if (!d->ents || !d->buckets)
+		return -ENOMEM;
+	return vmc_ghosts_alloc(&d->mem, vmc_duel_shadow_pages(cap) * VMC_GHOSTS_PER_PAGE);
 }
 
 /* History storage for @kind at @quota_pages; none for LRU and FIFO. */
@@ -95,19 +150,17 @@ static int vmc_pmem_alloc(struct vmc_policy_mem *mem, enum vmc_policy_kind kind,
 			  u64 quota_pages)
 {
 	u64 n = quota_pages ? quota_pages * VMC_GHOSTS_PER_PAGE : VMC_GHOSTS_NO_QUOTA;
+	int ret;
 
 	memset(mem, 0, sizeof(*mem));
-	if (kind != VMC_POLICY_LIRS)
+	if (!vmc_kind_has_history(kind))
 		return 0;
-	mem->nr_ghosts = min_t(u64, n, VMC_GHOSTS_MAX);
-	mem->nr_buckets = roundup_pow_of_two(max(mem->nr_ghosts / 2, 1U));
-	mem->ghosts = kvcalloc(mem->nr_ghosts, sizeof(*mem->ghosts), GFP_KERNEL_ACCOUNT);
-	mem->buckets = kvcalloc(mem->nr_buckets, sizeof(*mem->buckets), GFP_KERNEL_ACCOUNT);
-	if (!mem->ghosts || !mem->buckets) {
+	ret = vmc_ghosts_alloc(mem, n);
+	if (!ret && kind == VMC_POLICY_DUEL)
+		ret = vmc_duel_alloc(mem, quota_pages);
+	if (ret)
 		vmc_pmem_free(mem);
-		return -ENOMEM;
-	}
-	return 0;
+	return ret;
 }
 
 static void vmc_pc_idle_work(struct work_struct *work);
@@ -311,7 +364,7 @@ static void vmc_pc_release_idle(struct vmc_vm *vm)
 	vmc_idle_tick(vm);
 	while (vm->idle_window && vm->policy.stats.nr_cand > VMC_IDLE_KEEP_PAGES) {
 		pin = list_first_entry_or_null(&vm->idle, struct vmc_pin, idle);
-		if (!pin || vm->idle_epoch - pin->idle_stamp < 2)
+		if (!pin || !vmc_idle_expired(vm->idle_epoch, pin->idle_stamp))
 			break;
 		vmc_pc_evict_take(vm, &pin->pn, &victims);
 		n++;
@@ -326,9 +379,7 @@ static void vmc_pc_release_idle(struct vmc_vm *vm)
 /* Candidates to evict before @nr_pages more are pinned, for the quota. */
 static u64 vmc_pc_excess(struct vmc_vm *vm, u64 nr_pages)
 {
-	if (!vm->quota_pages || vm->pinned_pages + nr_pages <= vm->quota_pages)
-		return 0;
-	return vm->pinned_pages + nr_pages - vm->quota_pages;
+	return vmc_quota_excess(vm->quota_pages, vm->pinned_pages, nr_pages);
 }
 
 /*
@@ -352,7 +403,7 @@ static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
 			trace_vmc_evict(vm->pid, evicted, vm->pinned_pages, vm->quota_pages);
 		}
 	}
-	return !vm->quota_pages || vm->pinned_pages + nr_pages <= vm->quota_pages;
+	return !vmc_pc_excess(vm, nr_pages);
 }
 
 /* Candidates beyond the kept ones: have the work item look at window ends. */
@@ -1058,16 +1109,17 @@ int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
 
 int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages)
 {
+	enum vmc_policy_kind kind;
 	struct vmc_policy_mem mem;
 	bool have;
 
-	/* History sized by the quota (LIRS) follows it; keep the old if short. */
-	have = READ_ONCE(vm->policy_kind) == VMC_POLICY_LIRS &&
-	       !vmc_pmem_alloc(&mem, VMC_POLICY_LIRS, quota_pages);
+	/* History sized by the quota (LIRS, DUEL) follows it; keep the old if short. */
+	kind = READ_ONCE(vm->policy_kind);
+	have = vmc_kind_has_history(kind) && !vmc_pmem_alloc(&mem, kind, quota_pages);
 	mutex_lock(&vm->lock);
 	vm->quota_pages = quota_pages;
-	if (have && vm->policy_kind == VMC_POLICY_LIRS) {
-		vmc_pc_reinit_policy(vm, VMC_POLICY_LIRS, &mem);
+	if (have && vm->policy_kind == kind) {
+		vmc_pc_reinit_policy(vm, kind, &mem);
 		have = false;
 	} else {
 		vmc_policy_set_capacity(&vm->policy, vmc_capacity(quota_pages));

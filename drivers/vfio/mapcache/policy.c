@@ -10,10 +10,16 @@ static const struct vmc_policy_ops *const vmc_policy_tbl[VMC_POLICY_NR] = {
 	[VMC_POLICY_LRU] = &vmc_lru_ops,
 	[VMC_POLICY_FIFO] = &vmc_fifo_ops,
 	[VMC_POLICY_LIRS] = &vmc_lirs_ops,
+	[VMC_POLICY_DUEL] = &vmc_duel_ops,
 };
 
 static bool vmc_policy_mem_valid(const struct vmc_policy_mem *mem)
 {
+	const struct vmc_duel *d = mem->duel;
+
+	if (d && (!d->ents || !d->buckets || !is_power_of_2(d->nr_buckets) ||
+		  !vmc_policy_mem_valid(&d->mem)))
+		return false;
 	if (!mem->nr_ghosts)
 		return true;
 	return mem->ghosts && mem->buckets && mem->nr_buckets &&
@@ -38,9 +44,12 @@ int vmc_policy_init(struct vmc_policy *pol, enum vmc_policy_kind kind,
 	INIT_LIST_HEAD(&pol->lir_cand);
 	INIT_LIST_HEAD(&pol->ghost_age);
 	INIT_LIST_HEAD(&pol->ghost_free);
+	INIT_LIST_HEAD(&pol->lru);
 	pol->tree = RB_ROOT_CACHED;
 	if (mem && mem->nr_ghosts)
 		pol->mem = *mem;
+	if (mem && kind == VMC_POLICY_DUEL)
+		pol->mem.duel = mem->duel;
 	pol->ops->init(pol);
 	return 0;
 }

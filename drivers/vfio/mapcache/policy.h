@@ -50,14 +50,24 @@
  *	SIGMETRICS 2002): pages with a short reuse distance (LIR) are kept,
  *	candidates among the others (HIR) go first.  Resists scans and loops
  *	larger than the cache, where LRU evicts exactly the page needed next.
+ * @VMC_POLICY_DUEL: LRU and LIRS in a duel: shadow caches of both, over a
+ *	hashed sample of the pages, count which would have hit; the cache
+ *	evicts in the order of the one ahead.  LIRS's order where loops and
+ *	scans make LRU fail, LRU's where LIRS keeps a stale LIR set.
  * @VMC_POLICY_NR: number of policies.
  */
 enum vmc_policy_kind {
 	VMC_POLICY_LRU,
 	VMC_POLICY_FIFO,
 	VMC_POLICY_LIRS,
+	VMC_POLICY_DUEL,
 	VMC_POLICY_NR,
 };
+
+/* What a VM gets unless told otherwise (default_policy). */
+#define VMC_POLICY_DEFAULT	VMC_POLICY_DUEL
+/* Prefetching is off unless asked for (default_prefetch). */
+#define VMC_PF_DEFAULT_ON	false
 
 /* vmc_pnode.flags */
 #define VMC_PN_LIVE	0x01	/* mapped by the guest */
@@ -82,9 +92,10 @@ struct vmc_plink {
 
 /**
  * struct vmc_pnode - per-page policy state, embedded by the caller
- * @link: LRU, LIRS: recency order; FIFO: unused.
+ * @link: LRU, LIRS, DUEL: recency order; FIFO: unused.
  * @rb: FIFO: candidates by @seq.
- * @q: LIRS: candidate queue (HIR candidates, or LIR candidates).
+ * @q: LIRS, DUEL: candidate queue (HIR candidates, or LIR candidates).
+ * @lru: DUEL: candidates in the order they became candidates.
  * @key: the page, as given to vmc_policy_insert().
  * @seq: insertion order (FIFO).
  *
@@ -95,7 +106,10 @@ struct vmc_pnode {
 	struct vmc_plink link;
 	union {
 		struct rb_node rb;
-		struct list_head q;
+		struct {
+			struct list_head q;
+			struct list_head lru;
+		};
 	};
 	u64 key;
 	u64 seq;
@@ -115,6 +129,8 @@ struct vmc_ghost {
 	u64 key;
 };
 
+struct vmc_duel;
+
 /**
  * struct vmc_policy_mem - bounded history storage handed in at init
  * @ghosts: array of @nr_ghosts entries; 0 entries is valid (no history:
@@ -123,15 +139,19 @@ struct vmc_ghost {
  * @buckets: hash table of @nr_buckets heads, a power of two (>= 1 when
  *	@nr_ghosts is non-zero).
  * @nr_buckets: number of entries of @buckets.
+ * @duel: DUEL: storage of the shadow caches, with its arrays set (see
+ *	&struct vmc_duel); NULL for the other policies.  Without it DUEL
+ *	keeps LIRS's order.
  *
  * LRU and FIFO keep no history and accept a zeroed struct.  Twice the
- * capacity in ghosts is plenty for LIRS.
+ * capacity in ghosts is plenty for LIRS and DUEL.
  */
 struct vmc_policy_mem {
 	struct vmc_ghost *ghosts;
 	u32 nr_ghosts;
 	struct hlist_head *buckets;
 	u32 nr_buckets;
+	struct vmc_duel *duel;
 };
 
 /**
@@ -158,7 +178,8 @@ struct vmc_policy;
 
 /**
  * struct vmc_policy_ops - one eviction policy
- * @name: keyword used by sysfs and the simulator ("lru", "fifo", "lirs").
+ * @name: keyword used by sysfs and the simulator ("lru", "fifo", "lirs",
+ *	"duel").
  * @init: called once by vmc_policy_init() after the common fields are set.
  * @insert: called when a page that was not pinned has just been pinned; the
  *	node has VMC_PN_LIVE set if the guest maps it now and VMC_PN_CAND
@@ -202,6 +223,7 @@ struct vmc_policy_ops {
  * @ghost_age: LIRS: ghosts in use, oldest first.
  * @ghost_free: LIRS: unused ghosts.
  * @bucket_bits: LIRS: log2 of @mem.nr_buckets.
+ * @lru: DUEL: candidates, in the order they became candidates.
  * @filling: nothing was evicted since init or the last capacity change.
  * @stats: event counts.
  */
@@ -219,9 +241,125 @@ struct vmc_policy {
 	struct list_head ghost_age;
 	struct list_head ghost_free;
 	u32 bucket_bits;
+	struct list_head lru;
 	bool filling;
 	struct vmc_policy_stats stats;
 };
+
+/* Sampled pages each shadow of a DUEL cache holds at most. */
+#define VMC_DUEL_SHADOW_PAGES	1024
+/* Shadow entries beyond the two shadows' capacity: sampled live pages. */
+#define VMC_DUEL_SLACK		64
+/* The duel's score saturates at this, either way. */
+#define VMC_DUEL_SCORE_MAX	256
+/* How far ahead the other shadow must get before evictions follow it. */
+#define VMC_DUEL_MARGIN		64
+
+/**
+ * struct vmc_shadow - a sampled page, as the DUEL shadows know it
+ * @pn: its node in the LRU shadow ([0]) and in the LIRS shadow ([1]).
+ * @hash: in &struct vmc_duel's hash table, or on its free list.
+ * @free: on &struct vmc_duel's free list while unused.
+ * @key: the page.
+ * @in: bit i set: pinned in shadow i.
+ */
+struct vmc_shadow {
+	struct vmc_pnode pn[2];
+	union {
+		struct hlist_node hash;
+		struct list_head free;
+	};
+	u64 key;
+	u32 in;
+};
+
+/**
+ * struct vmc_duel - the two shadow caches of a DUEL policy
+ * @ents: caller storage, @nr_ents entries: vmc_duel_nr_ents().
+ * @nr_ents: entries of @ents.
+ * @buckets: caller storage, a hash table of @nr_buckets heads, a power of
+ *	two >= 1.
+ * @nr_buckets: heads of @buckets.
+ * @mem: caller storage for the LIRS shadow's history: 2 *
+ *	vmc_duel_shadow_pages() ghosts and a power-of-two table.
+ * @shadow: the shadows, LRU ([0]) and LIRS ([1]), of @shadow_pages each.
+ * @shadow_pages: the shadows' capacity: the quota over the sampling rate.
+ * @sample_shift: a page is sampled if the low @sample_shift bits of its
+ *	hash are 0: one page in 2^@sample_shift.
+ * @bucket_bits: log2 of @nr_buckets.
+ * @free: unused entries of @ents.
+ * @pinned: pages pinned in each shadow.
+ * @score: LRU shadow's hits less the LIRS shadow's, on maps where only one
+ *	hit, saturated at +-VMC_DUEL_SCORE_MAX: above 0 the cache evicts in
+ *	LRU's order, else in LIRS's.
+ * @hits: hits of each shadow.
+ * @switches: changes of the order evictions follow.
+ * @lru_leads: the order evictions follow is LRU's.
+ *
+ * The caller sets the storage fields and hands it in as
+ * &struct vmc_policy_mem.duel; vmc_policy_init() sets up the rest.
+ */
+struct vmc_duel {
+	struct vmc_shadow *ents;
+	u32 nr_ents;
+	struct hlist_head *buckets;
+	u32 nr_buckets;
+	struct vmc_policy_mem mem;
+	struct vmc_policy shadow[2];
+	u64 shadow_pages;
+	u32 sample_shift;
+	u32 bucket_bits;
+	struct list_head free;
+	u64 pinned[2];
+	s32 score;
+	u64 hits[2];
+	u64 switches;
+	bool lru_leads;
+};
+
+/**
+ * vmc_duel_sample_shift() - how sparsely a DUEL cache samples its pages
+ * @capacity_pages: the quota in pages.
+ *
+ * Return: the smallest shift that brings the quota within
+ * VMC_DUEL_SHADOW_PAGES; 64 when the quota is U64_MAX (no quota: no duel).
+ */
+static inline u32 vmc_duel_sample_shift(u64 capacity_pages)
+{
+	u32 shift = 0;
+
+	if (capacity_pages == U64_MAX)
+		return 64;
+	while ((capacity_pages >> shift) > VMC_DUEL_SHADOW_PAGES)
+		shift++;
+	return shift;
+}
+
+/**
+ * vmc_duel_shadow_pages() - capacity of each shadow of a DUEL cache
+ * @capacity_pages: the quota in pages.
+ *
+ * Return: the quota over the sampling rate, at least 1; 0 without a quota.
+ */
+static inline u64 vmc_duel_shadow_pages(u64 capacity_pages)
+{
+	u32 shift = vmc_duel_sample_shift(capacity_pages);
+
+	if (shift >= 64)
+		return 0;
+	return max_t(u64, capacity_pages >> shift, 1);
+}
+
+/**
+ * vmc_duel_nr_ents() - shadow entries a DUEL cache needs
+ * @capacity_pages: the quota in pages.
+ *
+ * Return: room for both shadows full and some sampled live pages.
+ */
+static inline u32 vmc_duel_nr_ents(u64 capacity_pages)
+{
+	return 2 * vmc_duel_shadow_pages(capacity_pages) + VMC_DUEL_SLACK;
+}
 
 /* vmc_policy_insert() flags */
 #define VMC_INS_LIVE		0x0	/* the guest maps the page now */
@@ -313,7 +451,7 @@ void vmc_policy_del(struct vmc_policy *pol, struct vmc_pnode *pn, bool evicted);
 
 /**
  * vmc_policy_kind_parse() - map a keyword to a policy
- * @name: "lru", "fifo" or "lirs" (exact match).
+ * @name: "lru", "fifo", "lirs" or "duel" (exact match).
  *
  * Return: the kind, or -EINVAL.
  */
@@ -458,9 +596,63 @@ u32 vmc_ag_predict(const struct vmc_ag *ag, u64 key, u64 *out, u32 max);
  */
 void vmc_ag_move(struct vmc_ag *dst, const struct vmc_ag *src);
 
+/*
+ * The pin cache around the core (pincache.c, pcprefetch.c) and the
+ * simulator (tools/mapcache-sim) apply the same rules with these, so that
+ * a trace replayed through either counts the same hits.
+ */
+
+/* Pages one MAP_DMA looks up, makes room for and pins at once. */
+#define VMC_PIN_BATCH_PAGES	512
+/* Candidates kept however long idle: 1 MiB of 4 KiB pages. */
+#define VMC_IDLE_KEEP_PAGES	256
+/* Prefetches planned under the lock before they are pinned. */
+#define VMC_PF_CHUNK		16
+/* The module's prefetch knobs (struct vmc_ag_cfg) and default depth. */
+#define VMC_PF_SUCC		2
+#define VMC_PF_WIDTH		2
+#define VMC_PF_MAX_PAGES	8
+#define VMC_PF_DEFAULT_DEPTH	VMC_AG_MAX_DEPTH
+
+/* LIRS and DUEL history: ghosts per quota page, and a cap for huge quotas. */
+#define VMC_GHOSTS_PER_PAGE	2
+#define VMC_GHOSTS_MAX		BIT(16)
+
+/**
+ * vmc_quota_excess() - candidates to evict before more pages are pinned
+ * @quota_pages: the quota, 0 for none.
+ * @pinned_pages: pages pinned now, live or candidates.
+ * @nr_pages: pages about to be pinned (0 after an unmap).
+ *
+ * A quota never fails a map: when live pages leave fewer candidates than
+ * this, the map is admitted above the quota all the same, and pages that
+ * stop being live while the cache is above its quota are evicted at once.
+ *
+ * Return: how far @pinned_pages + @nr_pages exceeds the quota, 0 if not.
+ */
+static inline u64 vmc_quota_excess(u64 quota_pages, u64 pinned_pages, u64 nr_pages)
+{
+	if (!quota_pages || pinned_pages + nr_pages <= quota_pages)
+		return 0;
+	return pinned_pages + nr_pages - quota_pages;
+}
+
+/**
+ * vmc_idle_expired() - has a candidate been idle long enough to go?
+ * @epoch: the current idle window.
+ * @stamp: the window in which the page last became a candidate.
+ *
+ * Return: true once a whole window has passed since it was unmapped.
+ */
+static inline bool vmc_idle_expired(u32 epoch, u32 stamp)
+{
+	return epoch - stamp >= 2;
+}
+
 /* The policies, for policy.c's table only. */
 extern const struct vmc_policy_ops vmc_lru_ops;
 extern const struct vmc_policy_ops vmc_fifo_ops;
 extern const struct vmc_policy_ops vmc_lirs_ops;
+extern const struct vmc_policy_ops vmc_duel_ops;
 
 #endif /* _VMC_POLICY_H */

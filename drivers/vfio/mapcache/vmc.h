@@ -42,11 +42,10 @@
 /* Unpins collected under one IOTLB gather before it is synced. */
 #define VMC_UNPIN_BATCH		64
 /* struct page pointers pinned per GUP call: one page of pointers. */
-#define VMC_PIN_BATCH		(PAGE_SIZE / sizeof(struct page *))
+#define VMC_PIN_BATCH		((unsigned long)VMC_PIN_BATCH_PAGES)
+static_assert(VMC_PIN_BATCH_PAGES * sizeof(struct page *) <= PAGE_SIZE);
 /* Largest idle_ms setting (a day); 0 is off. */
 #define VMC_IDLE_MAX_MS		(24U * 3600 * 1000)
-/* Candidates a VM keeps however long idle: 1 MiB of 4 KiB pages. */
-#define VMC_IDLE_KEEP_PAGES	256
 
 /**
  * struct vmc_stats - counters of a container, a VM, or the whole module
@@ -480,7 +479,6 @@ int vmc_pc_charge(struct vmc_vm *vm, long nr_pages);
 void vmc_pin_idle(struct vmc_vm *vm, struct vmc_pin *pin);
 
 /* pcprefetch.c: prefetching into the pin cache along the access graph */
-#define VMC_PF_DEFAULT_DEPTH	VMC_AG_MAX_DEPTH
 int vmc_pf_init(struct vmc_vm *vm);
 void vmc_pf_destroy(struct vmc_vm *vm);
 int vmc_pf_set(struct vmc_vm *vm, bool on);

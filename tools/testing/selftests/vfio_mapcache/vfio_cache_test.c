@@ -473,7 +473,7 @@ TEST_F(cache, two_vms)
 	/* The child's VM has its own policy, its own pins, no hit on ours. */
 	snprintf(path, sizeof(path), "/sys/kernel/vfio_mapcache/%d/policy", pid);
 	ASSERT_EQ(0, read_line(path, line, sizeof(line)));
-	ASSERT_STREQ("lirs\n", line);	/* the module default */
+	ASSERT_STREQ("duel\n", line);	/* the module default */
 	ASSERT_EQ(0, read_line(self->sysfs_policy, line, sizeof(line)));
 	ASSERT_STREQ("fifo\n", line);
 	snprintf(path, sizeof(path), VMC_DEBUGFS_DIR "/vm-%d/stats", pid);

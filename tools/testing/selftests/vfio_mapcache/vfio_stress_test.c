@@ -712,6 +712,7 @@ struct knob {
 static const struct knob knobs[] = {
 	GOOD("mode", "off"), GOOD("mode", "strict"), GOOD("mode", "lazy"), BAD("mode", "sloppy"),
 	GOOD("policy", "lru"), GOOD("policy", "fifo"), MAY_ENOMEM("policy", "lirs"),
+	MAY_ENOMEM("policy", "duel"),
 	BAD("policy", "mru"),
 	GOOD("quota_bytes", "0"), GOOD("quota_bytes", "16384"), GOOD("quota_bytes", "262144"),
 	GOOD("quota_bytes", "524288"), GOOD("quota_bytes", "4194304"),

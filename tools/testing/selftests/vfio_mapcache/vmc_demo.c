@@ -226,7 +226,7 @@ static void legend(unsigned int rounds)
 	printf("  mode      off = type1 behaviour (pin at map, unpin at unmap); strict = pages stay\n");
 	printf("            pinned after UNMAP_DMA, IOMMU entries go (same guest-visible behaviour as\n");
 	printf("            type1); lazy = IOMMU entries stay too (iommu.strict=0 trade, trusted devices)\n");
-	printf("  policy    which cached page is unpinned first when the quota is full (lru, fifo, lirs)\n");
+	printf("  policy    which cached page is unpinned first when the quota is full (lru, fifo, lirs, duel)\n");
 	printf("            +pf: the VM prefetches along its access graph (sysfs prefetch=1)\n");
 	printf("  quota     per-VM pinned-memory limit, as a share of the pattern's working set\n");
 	printf("  requests  MAP_DMA + UNMAP_DMA ioctls per run\n");

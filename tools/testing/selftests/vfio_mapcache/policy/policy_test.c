@@ -46,6 +46,17 @@ struct sim {
 	bool pinned[NR_PAGES];
 	u64 nr_pinned;
 	u64 quota;
+	/*
+	 * DUEL: the reference is LIRS (@ref) and, fed the same events, LRU
+	 * (@lru_ref): the victim is LRU's while the LRU shadow leads.
+	 */
+	bool duel;
+	struct ref_policy lru_ref;
+	struct vmc_duel shadows;
+	struct vmc_shadow ents[2 * NR_PAGES + VMC_DUEL_SLACK];
+	struct hlist_head ent_buckets[64];
+	struct vmc_ghost shadow_ghosts[2 * NR_PAGES];
+	struct hlist_head shadow_buckets[64];
 };
 
 static int sim_index(struct sim *s, struct vmc_pnode *pn)
@@ -55,6 +66,8 @@ static int sim_index(struct sim *s, struct vmc_pnode *pn)
 
 /* Ghost hash buckets sim_init() hands in (a power of two, 1 to 16). */
 static u32 sim_buckets = 16;
+/* DUEL: hand in storage for the shadows (else it keeps LIRS's order). */
+static bool sim_shadows;
 
 static void sim_init(struct __test_metadata *_metadata, struct sim *s,
 		     int kind, u64 quota, u32 nr_ghosts)
@@ -66,8 +79,30 @@ static void sim_init(struct __test_metadata *_metadata, struct sim *s,
 
 	memset(s, 0, sizeof(*s));
 	s->quota = quota;
+	if (kind == VMC_POLICY_DUEL && sim_shadows) {
+		s->shadows = (struct vmc_duel){
+			.ents = s->ents, .nr_ents = ARRAY_SIZE(s->ents),
+			.buckets = s->ent_buckets, .nr_buckets = 64,
+			.mem = {
+				.ghosts = s->shadow_ghosts,
+				.nr_ghosts = ARRAY_SIZE(s->shadow_ghosts),
+				.buckets = s->shadow_buckets, .nr_buckets = 64,
+			},
+		};
+		mem.duel = &s->shadows;
+	}
 	ASSERT_EQ(0, vmc_policy_init(&s->pol, kind, quota, &mem));
-	ref_init(&s->ref, kind, quota, nr_ghosts);
+	s->duel = kind == VMC_POLICY_DUEL;
+	ref_init(&s->ref, s->duel ? VMC_POLICY_LIRS : kind, quota, nr_ghosts);
+	ref_init(&s->lru_ref, VMC_POLICY_LRU, quota, 0);
+}
+
+/* The victim the references expect. */
+static int sim_expected(struct sim *s)
+{
+	if (s->duel && s->pol.mem.duel && s->pol.mem.duel->lru_leads)
+		return ref_victim(&s->lru_ref);
+	return ref_victim(&s->ref);
 }
 
 static u64 hir_live(struct sim *s)
@@ -83,16 +118,25 @@ static void sim_check(struct __test_metadata *_metadata, struct sim *s)
 {
 	int v = sim_index(s, vmc_policy_victim(&s->pol));
 
-	ASSERT_EQ(ref_victim(&s->ref), v);
-	ASSERT_EQ(ref_victim_cold(&s->ref),
-		  sim_index(s, vmc_policy_victim_cold(&s->pol)));
+	ASSERT_EQ(sim_expected(s), v);
+	if (!s->duel || !s->pol.mem.duel || !s->pol.mem.duel->lru_leads)
+		ASSERT_EQ(ref_victim_cold(&s->ref),
+			  sim_index(s, vmc_policy_victim_cold(&s->pol)));
+	if (s->pol.mem.duel) {
+		const struct vmc_duel *d = s->pol.mem.duel;
+
+		/* Shadows within their quota but for live pages. */
+		for (int k = 0; k < 2; k++)
+			ASSERT_LE(d->pinned[k], max(d->shadow_pages,
+						    d->shadow[k].stats.nr_live));
+	}
 	if (v >= 0) {
 		ASSERT_TRUE(s->pinned[v]);
 		ASSERT_EQ(0, s->maps[v]);	/* never a live page */
 		ASSERT_FALSE(vmc_pnode_live(&s->pn[v]));
 	}
 	ASSERT_EQ(s->ref.nr_lir, s->pol.stats.nr_lir);
-	if (s->ref.kind == VMC_POLICY_LIRS)
+	if (s->ref.kind == VMC_POLICY_LIRS && !s->pol.mem.duel)
 		ASSERT_EQ(hir_live(s), s->pol.stats.nr_hir_live);
 	ASSERT_EQ(s->ref.nr_ghosts, s->pol.stats.nr_ghosts);
 	ASSERT_LE(s->pol.stats.nr_ghosts, NR_GHOSTS);
@@ -103,6 +147,7 @@ static void sim_del(struct sim *s, int i, bool evicted)
 {
 	vmc_policy_del(&s->pol, &s->pn[i], evicted);
 	ref_del(&s->ref, i, evicted);
+	ref_del(&s->lru_ref, i, evicted);
 	s->pinned[i] = false;
 	s->maps[i] = 0;
 	s->nr_pinned--;
@@ -114,7 +159,7 @@ static bool sim_make_room(struct __test_metadata *_metadata, struct sim *s)
 	while (s->nr_pinned >= s->quota) {
 		int v = sim_index(s, vmc_policy_victim(&s->pol));
 
-		if (v != ref_victim(&s->ref))
+		if (v != sim_expected(s))
 			return false;	/* caught by sim_check() */
 		if (v < 0)
 			return false;
@@ -128,11 +173,13 @@ static void sim_map(struct __test_metadata *_metadata, struct sim *s, int i)
 	if (s->pinned[i]) {
 		vmc_policy_hit(&s->pol, &s->pn[i]);
 		ref_hit(&s->ref, i);
+		ref_hit(&s->lru_ref, i);
 	} else {
 		sim_make_room(_metadata, s);	/* over quota if all live */
 		vmc_policy_insert(&s->pol, &s->pn[i], page_key(i),
 				  VMC_INS_LIVE);
 		ref_insert(&s->ref, i, false);
+		ref_insert(&s->lru_ref, i, false);
 		s->pinned[i] = true;
 		s->nr_pinned++;
 	}
@@ -146,6 +193,7 @@ static void sim_unmap(struct sim *s, int i)
 		return;
 	vmc_policy_unmap(&s->pol, &s->pn[i]);
 	ref_unmap(&s->ref, i);
+	ref_unmap(&s->lru_ref, i);
 }
 
 static void sim_prefetch(struct __test_metadata *_metadata, struct sim *s,
@@ -155,6 +203,7 @@ static void sim_prefetch(struct __test_metadata *_metadata, struct sim *s,
 		return;
 	vmc_policy_insert(&s->pol, &s->pn[i], page_key(i), VMC_INS_PREFETCH);
 	ref_insert(&s->ref, i, true);
+	ref_insert(&s->lru_ref, i, true);
 	s->pinned[i] = true;
 	s->nr_pinned++;
 	ASSERT_FALSE(vmc_pnode_live(&s->pn[i]));
@@ -185,6 +234,7 @@ static void sim_step(struct __test_metadata *_metadata, struct sim *s,
 			s->quota = (r >> 20) % (NR_PAGES + 8);
 			vmc_policy_set_capacity(&s->pol, s->quota);
 			ref_set_capacity(&s->ref, s->quota);
+			ref_set_capacity(&s->lru_ref, s->quota);
 		} else {
 			sim_map(_metadata, s, i);
 			sim_unmap(s, i);
@@ -232,6 +282,8 @@ FIXTURE_VARIANT(policy) {
 FIXTURE_VARIANT_ADD(policy, lru) { .kind = VMC_POLICY_LRU };
 FIXTURE_VARIANT_ADD(policy, fifo) { .kind = VMC_POLICY_FIFO };
 FIXTURE_VARIANT_ADD(policy, lirs) { .kind = VMC_POLICY_LIRS };
+/* Without shadow storage DUEL is LIRS to the letter. */
+FIXTURE_VARIANT_ADD(policy, duel) { .kind = VMC_POLICY_DUEL };
 
 FIXTURE_SETUP(policy)
 {
@@ -389,6 +441,60 @@ TEST(lirs_resists_loops)
 
 	ASSERT_EQ(0, lru);
 	ASSERT_GE(lirs, 9 * 38);	/* 39 LIR pages, each pass */
+}
+
+TEST(duel_resists_loops)
+{
+	u64 hits;
+
+	sim_shadows = true;
+	hits = loop_hits(_metadata, VMC_POLICY_DUEL);
+	sim_shadows = false;
+	ASSERT_GE(hits, 9 * 38);	/* LIRS's hits: LRU gets none */
+}
+
+/*
+ * With its shadows, DUEL's victim is LIRS's or LRU's (as the references
+ * fed the same events say) whichever leads, through random sequences; the
+ * lead is also handed over by force, so that both orders are followed
+ * from states the other one made.
+ */
+TEST(duel_random_follows_the_leader)
+{
+	u64 seed, switches = 0;
+
+	sim_shadows = true;
+	for (seed = 1; seed <= 40 && !_metadata->exit_code; seed++) {
+		static struct sim s;
+		u64 rng = seed * 0x9e3779b97f4a7c15ULL;
+		int step, span = 8 + seed % (NR_PAGES - 8);
+
+		sim_init(_metadata, &s, VMC_POLICY_DUEL, span / 2 + seed % 8,
+			 NR_GHOSTS);
+		for (step = 0; step < 20000 && !_metadata->exit_code; step++) {
+			/* Phases: a hot set that moves, then loops. */
+			int i = (int)(rng_next(&rng) % (span / 3 + 1)) +
+				(step / 2000 % 3) * (span / 3);
+
+			/* Hand the lead over now and then, whatever the score. */
+			if (step % 3000 == 1500) {
+				s.shadows.lru_leads = !s.shadows.lru_leads;
+				s.shadows.score = s.shadows.lru_leads ?
+						  VMC_DUEL_SCORE_MAX : -VMC_DUEL_SCORE_MAX;
+				s.shadows.switches++;
+			}
+			if (step / 2000 % 2) {
+				sim_step(_metadata, &s, &rng, span);
+			} else {
+				sim_map(_metadata, &s, i % span);
+				sim_unmap(&s, i % span);
+			}
+			sim_check(_metadata, &s);
+		}
+		switches += s.shadows.switches;
+	}
+	sim_shadows = false;
+	TH_LOG("%llu switches of order", (unsigned long long)switches);
 }
 
 TEST(fifo_ignores_reuse)
