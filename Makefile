@@ -6,8 +6,10 @@
 #                         else for the primary kernel of scripts/kernels.list
 #   make KVER=6.1         build for a kernel of the matrix (fetched if needed)
 #   make W=1 C=1          extra warnings and sparse, as in the kernel tree
-#   make check            every test tier (unit, lint, guest, e2e) on every
-#                         kernel (e2e: the primary kernel)
+#   make check            every test tier (unit, lint, guest, debug, e2e) on
+#                         every kernel (debug, e2e: the primary kernel)
+#   make debug-test       the debug tier: the guest suite on a debug kernel
+#                         (KASAN, lockdep, kmemleak, ...) built from source
 #   make e2e              the e2e tier: Debian QEMU as the VMM in a guest,
 #                         assigning emulated NVMe to a nested guest
 #   make demo             the main job: a map-cache demo in a QEMU guest
@@ -58,7 +60,7 @@ endif
 
 KBUILD_ARGS := -C $(KDIR) M=$(TOP) VMC_VFIO_INC=$(VMC_VFIO_INC)
 
-.PHONY: all modules install clean check demo bench lint unit guest-test e2e sim plots
+.PHONY: all modules install clean check demo bench lint unit guest-test debug-test e2e sim plots
 all modules:
 	$(MAKE) $(KBUILD_ARGS) modules
 
@@ -99,6 +101,9 @@ unit:
 
 guest-test:
 	$(TOP)/scripts/check.sh --tier guest
+
+debug-test:
+	$(TOP)/scripts/check.sh --tier debug
 
 e2e:
 	$(TOP)/scripts/check.sh --tier e2e

@@ -7,11 +7,14 @@
 #   lint   checkpatch --strict and kernel-doc on our kernel sources, and a
 #          W=1 C=1 (sparse) build per kernel; any warning fails
 #   guest  the kselftests in a QEMU guest with an emulated VT-d, per kernel
+#   debug  the same on the primary kernel's debug kernel (KASAN, lockdep,
+#          kmemleak, ...: scripts/build-debug-kernel.sh builds it once), or
+#          on the debug kernels of the kernels named with --kernel
 #   e2e    Debian's QEMU as the VMM in a guest, assigning emulated NVMe to a
 #          nested guest (scripts/e2e.sh); the primary kernel only, unless
 #          kernels are named with --kernel
 #
-# Usage: scripts/check.sh [--tier unit|lint|guest|e2e]... [--kernel NAME]...
+# Usage: scripts/check.sh [--tier unit|lint|guest|debug|e2e]... [--kernel NAME]...
 # Installs the Debian packages it needs, fetches the kernels, prints a line
 # per tier and ends with "N passed, N failed, N skipped".
 
@@ -23,12 +26,13 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--tier) tiers+=("$2"); shift ;;
 	--kernel) kernels+=("$2"); shift ;;
-	*) vmc_die "usage: check.sh [--tier unit|lint|guest|e2e]... [--kernel NAME]..." ;;
+	*) vmc_die "usage: check.sh [--tier unit|lint|guest|debug|e2e]... [--kernel NAME]..." ;;
 	esac
 	shift
 done
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit lint guest e2e)
-# The e2e tier's nested boots take minutes: the primary kernel by default.
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit lint guest debug e2e)
+# The e2e tier's nested boots take minutes, and a debug kernel takes a
+# build: the primary kernel by default.
 e2e_kernels=("${kernels[@]}")
 [ ${#e2e_kernels[@]} -gt 0 ] || e2e_kernels=("$(vmc_primary_kernel)")
 [ ${#kernels[@]} -gt 0 ] || mapfile -t kernels < <(vmc_kernel_names)
@@ -47,7 +51,8 @@ count() {
 	total_skip=$((total_skip + $4))
 }
 
-# one TIER NAME CMD...: a check that passes or fails as a whole.
+# one TIER NAME CMD...: a check that passes or fails as a whole (and
+# returns its status).
 one() {
 	local tier=$1 what=$2 log
 	shift 2
@@ -59,6 +64,7 @@ one() {
 		echo "FAIL $tier: $what (log: $log)"
 		sed 's/^/     | /' "$log" | tail -n 25
 		count "$tier" 0 1 0
+		return 1
 	fi
 }
 
@@ -138,23 +144,43 @@ tier_lint() {
 	done
 }
 
+# guest_suite NAME: the guest suite on one kernel, counted as "guest NAME".
+guest_suite() {
+	local k=$1 log line p f s t0
+	log=$VMC_OUT/check-guest-$k.log
+	t0=$(date +%s)
+	"$VMC_TOP/scripts/run-guest.sh" "$k" > "$log" 2>&1
+	grep -E '^FAIL' "$log" | head -n 40
+	line=$(tail -n 1 "$log")
+	echo "     $line in $(($(date +%s) - t0))s (log: $log, console: $VMC_OUT/$k/guest.log)"
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
+	else
+		tail -n 20 "$log"
+		p=0 f=1 s=0
+	fi
+	count "guest $k" "$p" "$f" "$s"
+}
+
 tier_guest() {
-	local k log line p f s
+	local k
 	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
 		{ cat "$VMC_OUT/fetch.log"; count guest 0 1 0; return; }
 	for k in "${kernels[@]}"; do
-		log=$VMC_OUT/check-guest-$k.log
-		"$VMC_TOP/scripts/run-guest.sh" "$k" > "$log" 2>&1
-		grep -E '^FAIL' "$log" | head -n 40
-		line=$(tail -n 1 "$log")
-		echo "     $line (log: $log, console: $VMC_OUT/$k/guest.log)"
-		if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
-			p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
-		else
-			tail -n 20 "$log"
-			p=0 f=1 s=0
-		fi
-		count "guest $k" "$p" "$f" "$s"
+		guest_suite "$k"
+	done
+}
+
+# The debug tier: build the debug kernel (one check: a failed build is one
+# failure, with the tail of its log), then the whole guest suite on it.
+tier_debug() {
+	local k t0
+	for k in "${e2e_kernels[@]}"; do
+		t0=$(date +%s)
+		one debug "build of kernel $k-debug" "$VMC_TOP/scripts/build-debug-kernel.sh" "$k" ||
+			continue
+		echo "     kernel $k-debug built or up to date in $(($(date +%s) - t0))s"
+		guest_suite "$k-debug"
 	done
 }
 
@@ -185,7 +211,7 @@ tier_e2e() {
 start=$(date +%s)
 for t in "${tiers[@]}"; do
 	case $t in
-	unit|lint|guest|e2e) echo "== tier $t"; "tier_$t" ;;
+	unit|lint|guest|debug|e2e) echo "== tier $t"; "tier_$t" ;;
 	*) vmc_die "unknown tier $t" ;;
 	esac
 done

@@ -39,12 +39,6 @@ source_only=
 
 usage() { sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit "$1"; }
 
-# source_pkg NAME: the source package of a matrix line.
-source_pkg() {
-	sed -e 's/#.*//' "$VMC_TOP/scripts/kernels.list" |
-		awk -v n="$1" '$1 == n { print $2 }'
-}
-
 # pkg_versions PKG: every version apt knows for PKG, newest first.
 pkg_versions() {
 	apt-cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
@@ -68,7 +62,7 @@ image_for() {
 # resolve NAME: print "REL DEBVER" for the newest complete version.
 resolve() {
 	local src series ver img rel
-	src=$(source_pkg "$1")
+	src=$(vmc_source_pkg "$1")
 	[ -n "$src" ] || vmc_die "kernel $1 is not in scripts/kernels.list"
 	series=${src#linux-source-}
 	for ver in $(pkg_versions "$src"); do
@@ -148,7 +142,7 @@ fetch_one() {
 	else
 		vmc_log "kernel $name: fetching $rel ($ver)"
 		rm -rf "$root"
-		pkgs=("linux-image-$rel=$ver" "linux-headers-$rel=$ver" "$(source_pkg "$name")=$ver")
+		pkgs=("linux-image-$rel=$ver" "linux-headers-$rel=$ver" "$(vmc_source_pkg "$name")=$ver")
 		for p in $(headers_deps "$rel" "$ver"); do
 			pkgs+=("$p=$ver")
 		done

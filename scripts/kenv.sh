@@ -7,9 +7,11 @@
 #
 # Usage: scripts/kenv.sh [NAME]
 #   NAME given: a kernel of scripts/kernels.list, fetched into the cache if
-#   needed.  No NAME: the running kernel's /lib/modules/$(uname -r)/build when
-#   it exists (vfio.h from $VFIO_H_DIR, or from the linux-source package of the
-#   running Debian kernel), else the primary kernel of the matrix.
+#   needed, or NAME-debug, its debug kernel (scripts/build-debug-kernel.sh
+#   builds it if needed).  No NAME: the running kernel's
+#   /lib/modules/$(uname -r)/build when it exists (vfio.h from $VFIO_H_DIR,
+#   or from the linux-source package of the running Debian kernel), else the
+#   primary kernel of the matrix.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -37,9 +39,12 @@ if [ -z "$name" ] && [ -d "/lib/modules/$(uname -r)/build" ]; then
 	exit 0
 fi
 [ -n "$name" ] || name=$(vmc_primary_kernel)
-vmc_kernel_names | grep -qxF "$name" ||
-	vmc_die "KVER=$name is not in the matrix ($(vmc_kernel_names | tr '\n' ' '))"
-[ -f "$VMC_KCACHE/$name.env" ] || "$VMC_TOP/scripts/fetch-kernels.sh" "$name" >&2
+# NAME-debug: the debug kernel of NAME, built by build-debug-kernel.sh.
+get=("$VMC_TOP/scripts/fetch-kernels.sh" "$name")
+[[ $name != *-debug ]] || get=("$VMC_TOP/scripts/build-debug-kernel.sh" "${name%-debug}")
+vmc_kernel_names | grep -qxF "${name%-debug}" ||
+	vmc_die "KVER=$name is not in the matrix ($(vmc_kernel_names | tr '\n' ' '), or NAME-debug)"
+[ -f "$VMC_KCACHE/$name.env" ] || "${get[@]}" >&2
 vmc_kernel_env "$name"
-[ -f "$KROOT/.complete" ] || "$VMC_TOP/scripts/fetch-kernels.sh" "$name" >&2
+[ -f "$KROOT/.complete" ] || { "${get[@]}" >&2; vmc_kernel_env "$name"; }
 printf 'KDIR=%s VMC_VFIO_INC=%s KREL=%s\n' "$KDIR" "$KSRC/drivers/vfio" "$KREL"

@@ -17,6 +17,12 @@ vmc_kernel_names() {
 
 vmc_primary_kernel() { vmc_kernel_names | head -n 1; }
 
+# vmc_source_pkg NAME: the linux-source package of a kernel of the matrix.
+vmc_source_pkg() {
+	sed -e 's/#.*//' "$VMC_TOP/scripts/kernels.list" |
+		awk -v n="$1" '$1 == n { print $2 }'
+}
+
 # vmc_kernel_env NAME: load KREL (release string), KDEBVER (Debian version)
 # and the cache paths of a fetched kernel.
 vmc_kernel_env() {

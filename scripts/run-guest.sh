@@ -11,7 +11,9 @@
 #   --cmd-args a,b     arguments for --cmd
 #   --caching-mode     intel-iommu,caching-mode=on (as with a vIOMMU for VFIO)
 #   --no-mapcache      do not load vfio_iommu_mapcache.ko in the guest
-#   --timeout SEC      kill QEMU after SEC seconds (default 900)
+#   --timeout SEC      kill QEMU after SEC seconds (default 900; 2400 for a
+#                      debug kernel, one built with KASAN or lockdep, whose
+#                      tests also get 10 times their harness timeouts)
 #   --log FILE         where the log goes (default out/NAME/guest.log)
 #   --no-build         reuse out/NAME/initramfs.cpio.gz
 #   --env VAR=VALUE    set VAR in the tests' environment (repeatable; no
@@ -20,16 +22,23 @@
 # VMC_QEMU_TRACE=PATTERN adds a QEMU trace event pattern to the log (e.g.
 # 'vtd_inv_desc_iotlb*' to see the IOTLB invalidations the guest issues).
 #
-# The run fails when the sentinel is missing, the console shows a splat, a
-# test fails, a test that declared "VMC-EXPECT-DMAR-FAULTS n" (n > 0) saw no
-# DMAR fault in QEMU's trace, or a test that declared none saw one.
+# The run fails when the sentinel is missing, the console shows a splat
+# (also the reports of KASAN, lockdep, DEBUG_OBJECTS and kmemleak, which
+# only a debug kernel prints), a test fails, a test binary leaked kernel
+# memory (kmemleak, counted as one failure of that binary), a test that
+# declared "VMC-EXPECT-DMAR-FAULTS n" (n > 0) saw no DMAR fault in QEMU's
+# trace, or a test that declared none saw one.
 # The last line is "guest NAME: N passed, N failed, N skipped".
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 SPLAT='BUG:|WARNING:|Oops|Call Trace|general protection|Kernel panic'
-tests= cmd= cmd_args= cm= mapcache=1 timeout=900 log= build=1 envs=
+# What the debug kernel's checkers print besides BUG: and WARNING: lines.
+SPLAT+='|KASAN|possible circular locking|inconsistent lock state|possible recursive locking'
+SPLAT+='|suspicious RCU usage|sleeping function called from invalid context|non-static key'
+SPLAT+='|unreferenced object|ODEBUG'
+tests= cmd= cmd_args= cm= mapcache=1 timeout= log= build=1 envs=
 
 while [ $# -gt 1 ]; do
 	case $1 in
@@ -52,6 +61,12 @@ name=${1:?usage: run-guest.sh [options] NAME}
 vmc_need_pkgs qemu-system-x86
 vmc_kernel_env "$name"
 log=${log:-$VMC_OUT/$name/guest.log}
+# KASAN and lockdep under TCG: the suite takes several times as long, and
+# the tests' own hang guards (harness timeouts) are stretched as much.
+DEBUG_SLOWDOWN=10
+debug=0
+! grep -qE '^CONFIG_(KASAN|PROVE_LOCKING)=y' "$KROOT/image/boot/config-$KREL" 2>/dev/null || debug=1
+[ -n "$timeout" ] || timeout=$((debug ? 2400 : 900))
 mkdir -p "$(dirname "$log")"
 
 if [ "$build" -eq 1 ]; then
@@ -61,6 +76,7 @@ else
 fi
 
 append="console=ttyS0 intel_iommu=on loglevel=3 oops=panic panic=-1 vmc.mapcache=$mapcache"
+[ "$debug" -eq 0 ] || append+=" vmc.timeout_scale=$DEBUG_SLOWDOWN"
 [ -z "$tests" ] || append+=" vmc.tests=$tests"
 [ -z "$cmd" ] || append+=" vmc.cmd=$cmd"
 [ -z "$cmd_args" ] || append+=" vmc.cmd_args=$cmd_args"
@@ -90,7 +106,18 @@ function result(ok, skip, what) {
 	if (ok) npass++; else { nfail++; print "FAIL: " what }
 }
 /VMC-GUEST-DONE/ { done = 1 }
-$0 ~ splat { if (!splats++) print "FAIL: console splat: " $0 }
+/^# selftests: / { bin = $NF }
+/^VMC-DMESG-BEGIN/ { bin = "" }
+# Leaks are the failure of the binary the guest names; the report follows.
+/^# VMC-KMEMLEAK / {
+	t = $3; sub(/:$/, "", t); m = $0; sub(/^# VMC-KMEMLEAK [^ ]+ /, "", m)
+	result(0, 0, t ": kmemleak: " m)
+	next
+}
+/^# kmemleak/ { next }
+$0 ~ splat {
+	if (!splats++) print "FAIL: console splat" (bin != "" ? " during " bin : "") ": " $0
+}
 /vtd_dmar_fault/ { if (cur != "") faults++; else stray++; next }
 /^# #  RUN / { cur = $4; faults = 0; expect = 0; next }
 /VMC-EXPECT-DMAR-FAULTS/ { expect = $NF + 0; next }

@@ -41,6 +41,25 @@ __attribute__((constructor)) static void vmc_line_buffered(void)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 }
 
+/*
+ * The harness arms alarm() with each test's timeout, a guard against hangs
+ * sized for a stock kernel.  A debug kernel (KASAN, lockdep) under TCG is
+ * several times slower: the guest's /init sets VMC_TIMEOUT_SCALE there, and
+ * the Makefile links with --wrap=alarm so that every timeout is scaled.
+ */
+unsigned int __real_alarm(unsigned int seconds);
+unsigned int __wrap_alarm(unsigned int seconds);
+
+unsigned int __wrap_alarm(unsigned int seconds)
+{
+	const char *env = getenv("VMC_TIMEOUT_SCALE");
+	unsigned long scale = env ? strtoul(env, NULL, 10) : 1;
+
+	if (scale > 1 && seconds <= UINT_MAX / scale)
+		seconds *= scale;
+	return __real_alarm(seconds);
+}
+
 const char *vmc_backend_name(enum vmc_backend backend)
 {
 	return backend == VMC_BACKEND_TYPE1 ? "type1" : "mapcache";
