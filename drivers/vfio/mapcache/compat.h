@@ -18,6 +18,18 @@
 #error "vfio_iommu_mapcache needs the legacy VFIO container (CONFIG_VFIO_CONTAINER=y)"
 #endif
 
+/*
+ * The errno of a MAP_DMA or UNMAP_DMA whose range wraps past 2^64: type1
+ * said EINVAL, and says EOVERFLOW since its ranges may reach the top of
+ * the address space (6.18).  As seen: 6.1.192 and 6.12.118 EINVAL, 7.3.4
+ * EOVERFLOW; the kernels between are not in the matrix.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+#define VMC_COMPAT_EWRAP	EOVERFLOW
+#else
+#define VMC_COMPAT_EWRAP	EINVAL
+#endif
+
 /* iommu_map() took a gfp_t in 6.3. */
 static inline int vmc_compat_iommu_map(struct iommu_domain *dom, unsigned long iova,
 				       phys_addr_t phys, size_t size, int prot)
