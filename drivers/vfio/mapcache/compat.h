@@ -2,7 +2,8 @@
 /*
  * The kernel interfaces that changed across the supported kernels
  * (scripts/kernels.list), behind one name each.  This is the only file
- * that tests LINUX_VERSION_CODE.
+ * that tests LINUX_VERSION_CODE, with vfio_core.h, which declares the VFIO
+ * core's private interface per range of versions.
  */
 #ifndef VMC_COMPAT_H
 #define VMC_COMPAT_H
@@ -13,10 +14,6 @@
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/version.h>
-
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0) && !IS_ENABLED(CONFIG_VFIO_CONTAINER)
-#error "vfio_iommu_mapcache needs the legacy VFIO container (CONFIG_VFIO_CONTAINER=y)"
-#endif
 
 /*
  * The errno of a MAP_DMA or UNMAP_DMA whose range wraps past 2^64: type1
