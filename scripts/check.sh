@@ -4,8 +4,10 @@
 # `make check`: every test tier on every kernel of the matrix.
 #
 #   unit   host-side unit tests of the policy core (kselftest harness)
-#   lint   checkpatch --strict and kernel-doc on our kernel sources, and a
-#          W=1 C=1 (sparse) build per kernel; any warning fails
+#   lint   checkpatch --strict and kernel-doc on our kernel sources, a
+#          W=1 C=1 (sparse) build per kernel, the layout of vfio_core.h
+#          against each kernel's own vfio.h, and the one-sentence refusal of
+#          a kernel without the legacy VFIO container; any warning fails
 #   guest  the kselftests in a QEMU guest with an emulated VT-d, per kernel
 #   e2e    Debian's QEMU as the VMM in a guest, assigning emulated NVMe to a
 #          nested guest (scripts/e2e.sh); the primary kernel only, unless
@@ -97,10 +99,15 @@ kernel_sources() {
 		grep -v '\.mod\.c$' | sort)
 }
 
-# compat.h is where version checks belong in a multi-kernel module.
+# compat.h and vfio_core.h are where version checks belong in a
+# multi-kernel module.
 checkpatch() {
 	local out ignore=FILE_PATH_CHANGES,SPDX_LICENSE_TAG
-	[ "$(basename "$1")" != compat.h ] || ignore+=,LINUX_VERSION_CODE,CONSTANT_COMPARISON
+	case $(basename "$1") in
+	compat.h|vfio_core.h) ignore+=,LINUX_VERSION_CODE,CONSTANT_COMPARISON ;;
+	# Its macros take member names, which cannot be parenthesized.
+	vfio_core_check.c) ignore+=,MACRO_ARG_REUSE,MACRO_ARG_PRECEDENCE ;;
+	esac
 	out=$(perl "$KSRC/scripts/checkpatch.pl" --no-tree --strict --terse --show-types \
 		--ignore "$ignore" -f "$1" 2>&1)
 	echo "$out"
@@ -113,18 +120,56 @@ kerneldoc() {
 	[ -z "$out" ] || { echo "$out"; return 1; }
 }
 
-# A clean W=1 C=1 build; any compiler or sparse diagnostic fails it.
+# A clean W=1 C=1 build; any compiler or sparse diagnostic fails it, and
+# so does a kernel Makefile that turned sparse off (7.x: "C=1 specified,
+# but sparse is not available or not up to date").
 w1_build() {
 	local out
 	rm -rf "$VMC_OUT/$1/build"
-	out=$("$VMC_TOP/scripts/build-module.sh" "$1" W=1 C=1 2>&1 >/dev/null) || { echo "$out"; return 1; }
+	out=$("$VMC_TOP/scripts/build-module.sh" "$1" W=1 C=1 CHECK="$VMC_TOP/scripts/sparse.sh" \
+		2>&1 >/dev/null) || { echo "$out"; return 1; }
 	echo "$out"
-	! echo "$out" | grep -v 'Skipping BTF generation' | grep -qE 'warning|error|:[0-9]+:[0-9]+: '
+	! echo "$out" | grep -v 'Skipping BTF generation' | grep -qE 'warning|error|:[0-9]+:[0-9]+: |C=1 specified'
+}
+
+# vfio_core.h against the kernel's own drivers/vfio/vfio.h (from its
+# linux-source): vfio_core_check.c compiles only if the layouts are equal.
+vfio_layout() {
+	local out
+	vmc_kernel_env "$1"
+	out=$("$VMC_TOP/scripts/build-module.sh" --target drivers/vfio/mapcache/vfio_core_check.o \
+		"$1" W=1 VMC_VFIO_H_DIR="$KSRC/drivers/vfio" 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	[ -z "$out" ] && [ -f "$VMC_OUT/$1/build/drivers/vfio/mapcache/vfio_core_check.o" ]
+}
+
+# A kernel whose /dev/vfio/vfio is iommufd's (CONFIG_VFIO_CONTAINER=n,
+# CONFIG_IOMMUFD_VFIO_CONTAINER=y): the primary kernel's headers with that
+# configuration, as a tree of links.  The build must stop at once with one
+# sentence that says why: no compiler run, no unresolved symbols.
+no_container() {
+	local shadow=$VMC_OUT/no-container out
+	vmc_kernel_env "$(vmc_primary_kernel)"
+	rm -rf "$shadow"
+	mkdir -p "$shadow"
+	cp -as "$KDIR" "$shadow/hdr"
+	rm "$shadow/hdr/include/config/auto.conf"
+	sed -E '/^CONFIG_(VFIO_CONTAINER|VFIO_IOMMU_TYPE1)=/d' "$KDIR/include/config/auto.conf" \
+		> "$shadow/hdr/include/config/auto.conf"
+	echo CONFIG_IOMMUFD_VFIO_CONTAINER=y >> "$shadow/hdr/include/config/auto.conf"
+	(cd "$VMC_TOP" && git ls-files -co --exclude-standard Kbuild drivers include |
+		cpio -pdm --quiet "$shadow/src")
+	out=$(make -C "$shadow/hdr" M="$shadow/src" modules 2>&1) &&
+		{ echo "$out"; echo "the build went through"; return 1; }
+	echo "$out"
+	[ "$(grep -c '\*\*\* .*  Stop\.$' <<< "$out")" -eq 1 ] &&
+		grep -q "iommufd's compatibility container" <<< "$out" &&
+		! grep -qE 'CC \[M\]|undefined' <<< "$out"
 }
 
 tier_lint() {
 	local f k
-	vmc_need_pkgs sparse gcc-12 make dwarves perl
+	vmc_need_pkgs sparse gcc-12 make dwarves perl cpio
 	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
 		{ cat "$VMC_OUT/fetch.log"; count lint 0 1 0; return; }
 	# checkpatch and kernel-doc of the primary kernel judge the sources.
@@ -135,7 +180,9 @@ tier_lint() {
 	done
 	for k in "${kernels[@]}"; do
 		one lint "W=1 C=1 build for $k" w1_build "$k"
+		one lint "vfio_core.h layout for $k" vfio_layout "$k"
 	done
+	one lint "refusal of a kernel without the legacy VFIO container" no_container
 }
 
 tier_guest() {
