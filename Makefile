@@ -6,8 +6,10 @@
 #                         else for the primary kernel of scripts/kernels.list
 #   make KVER=6.1         build for a kernel of the matrix (fetched if needed)
 #   make W=1 C=1          extra warnings and sparse, as in the kernel tree
-#   make check            every test tier (unit, lint, guest, e2e) on every
-#                         kernel (e2e: the primary kernel)
+#   make check            every test tier (unit, lint, guest, install, e2e)
+#                         on every kernel (e2e: the primary kernel)
+#   make install-test     the install tier: DKMS install, modprobe, a
+#                         container and modprobe -r in a guest per kernel
 #   make e2e              the e2e tier: Debian QEMU as the VMM in a guest,
 #                         assigning emulated NVMe to a nested guest
 #   make demo             the main job: a map-cache demo in a QEMU guest
@@ -42,7 +44,7 @@ KBUILD_ARGS := -C $(KDIR) M=$(TOP)
 # that release (its gcc, its libc for the kbuild tools): scripts/chroot.sh.
 KRUN := $(if $(KCHROOT),$(TOP)/scripts/chroot.sh --run $(KCHROOT))
 
-.PHONY: all modules install clean check demo bench lint unit guest-test e2e sim plots
+.PHONY: all modules install clean check demo bench lint unit guest-test install-test e2e sim plots
 all modules:
 	$(KRUN) $(MAKE) $(KBUILD_ARGS) modules
 
@@ -83,6 +85,9 @@ unit:
 
 guest-test:
 	$(TOP)/scripts/check.sh --tier guest
+
+install-test:
+	$(TOP)/scripts/check.sh --tier install
 
 e2e:
 	$(TOP)/scripts/check.sh --tier e2e

@@ -9,11 +9,15 @@
 #          against each kernel's own vfio.h, and the one-sentence refusal of
 #          a kernel without the legacy VFIO container; any warning fails
 #   guest  the kselftests in a QEMU guest with an emulated VT-d, per kernel
+#   install  per kernel, the admin guide's DKMS install in a Debian root of
+#          the kernel's release, booted by that kernel: dkms install,
+#          modprobe through the modprobe.d snippet, a container, modprobe -r
+#          (scripts/install-test.sh)
 #   e2e    Debian's QEMU as the VMM in a guest, assigning emulated NVMe to a
 #          nested guest (scripts/e2e.sh); the primary kernel only, unless
 #          kernels are named with --kernel
 #
-# Usage: scripts/check.sh [--tier unit|lint|guest|e2e]... [--kernel NAME]...
+# Usage: scripts/check.sh [--tier unit|lint|guest|install|e2e]... [--kernel NAME]...
 # Installs the Debian packages it needs, fetches the kernels, prints a line
 # per tier and ends with "N passed, N failed, N skipped".
 
@@ -25,11 +29,11 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--tier) tiers+=("$2"); shift ;;
 	--kernel) kernels+=("$2"); shift ;;
-	*) vmc_die "usage: check.sh [--tier unit|lint|guest|e2e]... [--kernel NAME]..." ;;
+	*) vmc_die "usage: check.sh [--tier unit|lint|guest|install|e2e]... [--kernel NAME]..." ;;
 	esac
 	shift
 done
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit lint guest e2e)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit lint guest install e2e)
 # The e2e tier's nested boots take minutes: the primary kernel by default.
 e2e_kernels=("${kernels[@]}")
 [ ${#e2e_kernels[@]} -gt 0 ] || e2e_kernels=("$(vmc_primary_kernel)")
@@ -205,6 +209,28 @@ tier_guest() {
 	done
 }
 
+# The install tier: one line per step in the guest, counted like the
+# guest tier's.
+tier_install() {
+	local k log line p f s
+	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
+		{ cat "$VMC_OUT/fetch.log"; count install 0 1 0; return; }
+	for k in "${kernels[@]}"; do
+		log=$VMC_OUT/check-install-$k.log
+		"$VMC_TOP/scripts/install-test.sh" "$k" > "$log" 2>&1
+		grep -E '^FAIL' "$log" | head -n 20
+		line=$(tail -n 1 "$log")
+		echo "     $line (log: $log, console: $VMC_OUT/$k/install.log)"
+		if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+			p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
+		else
+			tail -n 20 "$log"
+			p=0 f=1 s=0
+		fi
+		count "install $k" "$p" "$f" "$s"
+	done
+}
+
 # The e2e tier: its own ok / not ok lines, counted like the guest tier's;
 # the figures table goes to the output too.
 tier_e2e() {
@@ -232,7 +258,7 @@ tier_e2e() {
 start=$(date +%s)
 for t in "${tiers[@]}"; do
 	case $t in
-	unit|lint|guest|e2e) echo "== tier $t"; "tier_$t" ;;
+	unit|lint|guest|install|e2e) echo "== tier $t"; "tier_$t" ;;
 	*) vmc_die "unknown tier $t" ;;
 	esac
 done

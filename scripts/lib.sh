@@ -101,3 +101,44 @@ vmc_need_pkgs() {
 		{ cat "$VMC_CACHE/apt.log" >&2; vmc_die "apt-get install ${missing[*]} failed"; }
 }
 
+# vmc_module_deps MOD: MOD's module file (relative to $KMODDIR, of the kernel
+# vmc_kernel_env loaded) and its dependencies, dependencies first, each once
+# per script (VMC_MOD_SEEN).
+declare -A VMC_MOD_SEEN=()
+vmc_module_deps() {
+	local path d
+	# The image package has no modules.dep: depmod makes one in the cache.
+	[ -f "$KMODDIR/modules.dep" ] || depmod -b "$KROOT/image" "$KREL" ||
+		vmc_die "depmod for $KREL failed"
+	path=$(grep -E "(^|/)$1\.ko(\.xz|\.zst|\.gz)?:" "$KMODDIR/modules.dep" | head -n 1 | cut -d: -f1)
+	if [ -z "$path" ]; then
+		# Built in (virtio_pci since 6.12): nothing to load.
+		! grep -qE "(^|/)$1\.ko$" "$KMODDIR/modules.builtin" || return 0
+		vmc_die "module $1 not found for $KREL"
+	fi
+	[ -z "${VMC_MOD_SEEN[$path]:-}" ] || return 0
+	VMC_MOD_SEEN[$path]=1
+	for d in $(grep -E "^$path:" "$KMODDIR/modules.dep" | cut -d: -f2); do
+		vmc_module_deps "$(basename "$d" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$//')"
+	done
+	echo "$path"
+}
+
+# vmc_copy_modules ROOT MOD...: the modules and their dependencies,
+# decompressed into ROOT/lib/modules/, and their names in load order
+# appended to ROOT/etc/vmc/modules.load (for a busybox /init's insmod).
+vmc_copy_modules() {
+	local root=$1 mods m base
+	shift
+	mods=$(for m in "$@"; do vmc_module_deps "$m"; done) || exit 1
+	mkdir -p "$root/lib/modules" "$root/etc/vmc"
+	for m in $mods; do
+		base=$(basename "$m")
+		case $base in
+		*.xz) xz -dc "$KMODDIR/$m" > "$root/lib/modules/${base%.xz}" ;;
+		*.zst) zstd -qdc "$KMODDIR/$m" > "$root/lib/modules/${base%.zst}" ;;
+		*) cp "$KMODDIR/$m" "$root/lib/modules/" ;;
+		esac
+		echo "$base" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$/.ko/' >> "$root/etc/vmc/modules.load"
+	done
+}
