@@ -9,6 +9,7 @@
 #          against each kernel's own vfio.h, and the one-sentence refusal of
 #          a kernel without the legacy VFIO container; any warning fails
 #   guest  the kselftests in a QEMU guest with an emulated VT-d, per kernel
+#          (guest and install: VMC_LANES kernels at a time, default 2)
 #   install  per kernel, the admin guide's DKMS install in a Debian root of
 #          the kernel's release, booted by that kernel: dkms install,
 #          modprobe through the modprobe.d snippet, a container, modprobe -r
@@ -189,13 +190,37 @@ tier_lint() {
 	one lint "refusal of a kernel without the legacy VFIO container" no_container
 }
 
+# in_lanes CMD K...: CMD K for each kernel, VMC_LANES of them at a time
+# (default 2: the CI machine's cores, each guest being one TCG thread).
+# CMD writes its own log; callers read the logs in order afterwards.
+in_lanes() {
+	local cmd=$1 k
+	shift
+	for k in "$@"; do
+		while [ "$(jobs -rp | wc -l)" -ge "${VMC_LANES:-2}" ]; do
+			wait -n || true
+		done
+		"$cmd" "$k" &
+	done
+	wait
+}
+
+# The guests' test binaries, built once before guests are built in lanes.
+build_tests() {
+	make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" OUTPUT="$VMC_OUT/tests" all \
+		> "$VMC_OUT/tests-build.log" 2>&1 || cat "$VMC_OUT/tests-build.log"
+}
+
+guest_one() { "$VMC_TOP/scripts/run-guest.sh" "$1" > "$VMC_OUT/check-guest-$1.log" 2>&1; }
+
 tier_guest() {
 	local k log line p f s
 	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
 		{ cat "$VMC_OUT/fetch.log"; count guest 0 1 0; return; }
+	build_tests
+	in_lanes guest_one "${kernels[@]}"
 	for k in "${kernels[@]}"; do
 		log=$VMC_OUT/check-guest-$k.log
-		"$VMC_TOP/scripts/run-guest.sh" "$k" > "$log" 2>&1
 		grep -E '^FAIL' "$log" | head -n 40
 		line=$(tail -n 1 "$log")
 		echo "     $line (log: $log, console: $VMC_OUT/$k/guest.log)"
@@ -211,13 +236,16 @@ tier_guest() {
 
 # The install tier: one line per step in the guest, counted like the
 # guest tier's.
+install_one() { "$VMC_TOP/scripts/install-test.sh" "$1" > "$VMC_OUT/check-install-$1.log" 2>&1; }
+
 tier_install() {
 	local k log line p f s
 	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
 		{ cat "$VMC_OUT/fetch.log"; count install 0 1 0; return; }
+	build_tests
+	in_lanes install_one "${kernels[@]}"
 	for k in "${kernels[@]}"; do
 		log=$VMC_OUT/check-install-$k.log
-		"$VMC_TOP/scripts/install-test.sh" "$k" > "$log" 2>&1
 		grep -E '^FAIL' "$log" | head -n 20
 		line=$(tail -n 1 "$log")
 		echo "     $line (log: $log, console: $VMC_OUT/$k/install.log)"
