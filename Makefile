@@ -6,8 +6,10 @@
 #                         else for the primary kernel of scripts/kernels.list
 #   make KVER=6.1         build for a kernel of the matrix (fetched if needed)
 #   make W=1 C=1          extra warnings and sparse, as in the kernel tree
-#   make check            every test tier (unit, lint, guest, debug, e2e) on
-#                         every kernel (debug, e2e: the primary kernel)
+#   make check            every test tier (unit, lint, guest, install, debug,
+#                         e2e) on every kernel (debug, e2e: the primary kernel)
+#   make install-test     the install tier: DKMS install, modprobe, a
+#                         container and modprobe -r in a guest per kernel
 #   make debug-test       the debug tier: the guest suite on a debug kernel
 #                         (KASAN, lockdep, kmemleak, ...) built from source
 #   make e2e              the e2e tier: Debian QEMU as the VMM in a guest,
@@ -20,35 +22,16 @@
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
-# Resolve KDIR / VMC_VFIO_INC / KREL only for goals that build the module.
+# Resolve KDIR / KREL (and KCHROOT) only for goals that build the module.
 KBUILD_GOALS := all modules install clean
 ifneq ($(filter $(KBUILD_GOALS),$(if $(MAKECMDGOALS),$(MAKECMDGOALS),all)),)
 ifeq ($(origin KDIR),command line)
-# KDIR alone, as DKMS gives it: the release comes from the headers, vfio.h
-# from $(VFIO_H_DIR) or else from the linux-source package of the Debian
-# version the headers were built from (scripts/fetch-kernels.sh caches it in
-# $(VMC_CACHE), default .cache/).  clean compiles nothing: any dir will do.
+# KDIR alone, as DKMS gives it: the release comes from the headers, which
+# are all the build needs (the VFIO core's private interface is declared in
+# drivers/vfio/mapcache/vfio_core.h).
 KREL ?= $(shell sed -nE 's/.*UTS_RELEASE "(.*)"/\1/p' \
 	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
-VMC_COMPILES := $(filter-out clean,$(or $(MAKECMDGOALS),all))
-ifeq ($(VMC_VFIO_INC),)
-ifeq ($(VMC_COMPILES),)
-VMC_VFIO_INC := $(KDIR)
-else ifneq ($(VFIO_H_DIR),)
-VMC_VFIO_INC := $(VFIO_H_DIR)
-else
-VMC_KDEBVER := $(shell sed -nE 's/.*LINUX_PACKAGE_ID " Debian (.*)"/\1/p' \
-	$(KDIR)/include/generated/package.h 2>/dev/null)
-VMC_VFIO_INC := $(if $(VMC_KDEBVER),$(shell $(if $(VMC_CACHE),VMC_CACHE=$(VMC_CACHE)) \
-	$(TOP)/scripts/fetch-kernels.sh --source-only '$(VMC_KDEBVER)')/drivers/vfio)
-endif
-endif
-ifneq ($(VMC_COMPILES),)
-ifeq ($(wildcard $(VMC_VFIO_INC)/vfio.h),)
-$(error no vfio.h for $(KDIR) (not a Debian kernel?): set VFIO_H_DIR=<its source>/drivers/vfio)
-endif
-endif
-KENV := KDIR=$(KDIR) VMC_VFIO_INC=$(VMC_VFIO_INC) KREL=$(KREL)
+KENV := KDIR=$(KDIR) KREL=$(KREL)
 else
 KENV := $(shell $(TOP)/scripts/kenv.sh $(KVER) || echo KENV_FAILED)
 endif
@@ -58,24 +41,27 @@ endif
 $(foreach v,$(KENV),$(eval $(v)))
 endif
 
-KBUILD_ARGS := -C $(KDIR) M=$(TOP) VMC_VFIO_INC=$(VMC_VFIO_INC)
+KBUILD_ARGS := -C $(KDIR) M=$(TOP)
+# A kernel of another Debian release than the host's builds in a chroot of
+# that release (its gcc, its libc for the kbuild tools): scripts/chroot.sh.
+KRUN := $(if $(KCHROOT),$(TOP)/scripts/chroot.sh --run $(KCHROOT))
 
-.PHONY: all modules install clean check demo bench lint unit guest-test debug-test e2e sim plots
+.PHONY: all modules install clean check demo bench lint unit guest-test install-test debug-test e2e sim plots
 all modules:
-	$(MAKE) $(KBUILD_ARGS) modules
+	$(KRUN) $(MAKE) $(KBUILD_ARGS) modules
 
 # INSTALL_MOD_PATH (default: DESTDIR) installs under another root, e.g. a
 # package staging tree; depmod then indexes that root.  Kbuild's own depmod
 # is skipped for want of a System.map in the headers.
 INSTALL_MOD_PATH ?= $(DESTDIR)
 install: modules
-	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) modules_install
+	$(KRUN) $(MAKE) $(KBUILD_ARGS) INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) modules_install
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KREL)
 	install -D -m 0644 $(TOP)/scripts/vfio-mapcache.modprobe.conf \
 		$(DESTDIR)/etc/modprobe.d/vfio-mapcache.conf
 
 clean:
-	$(MAKE) $(KBUILD_ARGS) clean
+	$(KRUN) $(MAKE) $(KBUILD_ARGS) clean
 	$(MAKE) -C $(TOP)/tools/testing/selftests/vfio_mapcache clean
 
 check:
@@ -101,6 +87,9 @@ unit:
 
 guest-test:
 	$(TOP)/scripts/check.sh --tier guest
+
+install-test:
+	$(TOP)/scripts/check.sh --tier install
 
 debug-test:
 	$(TOP)/scripts/check.sh --tier debug

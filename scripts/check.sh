@@ -4,17 +4,26 @@
 # `make check`: every test tier on every kernel of the matrix.
 #
 #   unit   host-side unit tests of the policy core (kselftest harness)
-#   lint   checkpatch --strict and kernel-doc on our kernel sources, and a
-#          W=1 C=1 (sparse) build per kernel; any warning fails
+#   lint   checkpatch --strict and kernel-doc on our kernel sources, a
+#          W=1 C=1 (sparse) build per kernel, the layout of vfio_core.h
+#          against each kernel's own vfio.h, and the one-sentence refusal of
+#          a kernel without the legacy VFIO container; any warning fails
 #   guest  the kselftests in a QEMU guest with an emulated VT-d, per kernel
-#   debug  the same on the primary kernel's debug kernel (KASAN, lockdep,
-#          kmemleak, ...: scripts/build-debug-kernel.sh builds it once), or
-#          on the debug kernels of the kernels named with --kernel
+#          (guest and install: VMC_LANES kernels at a time, default 2)
+#   install  per kernel, the admin guide's DKMS install in a Debian root of
+#          the kernel's release, booted by that kernel: dkms install,
+#          modprobe through the modprobe.d snippet, a container, modprobe -r
+#          (scripts/install-test.sh)
+#   debug  the guest suite on the primary kernel's debug kernel (KASAN,
+#          lockdep, kmemleak, ...: scripts/build-debug-kernel.sh builds it
+#          once, in the background from the start of the run, at the lowest
+#          CPU priority), split over VMC_LANES guests; or on the debug
+#          kernels of the kernels named with --kernel
 #   e2e    Debian's QEMU as the VMM in a guest, assigning emulated NVMe to a
 #          nested guest (scripts/e2e.sh); the primary kernel only, unless
 #          kernels are named with --kernel
 #
-# Usage: scripts/check.sh [--tier unit|lint|guest|debug|e2e]... [--kernel NAME]...
+# Usage: scripts/check.sh [--tier unit|lint|guest|install|e2e|debug]... [--kernel NAME]...
 # Installs the Debian packages it needs, fetches the kernels, prints a line
 # per tier and ends with "N passed, N failed, N skipped".
 
@@ -26,11 +35,11 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--tier) tiers+=("$2"); shift ;;
 	--kernel) kernels+=("$2"); shift ;;
-	*) vmc_die "usage: check.sh [--tier unit|lint|guest|debug|e2e]... [--kernel NAME]..." ;;
+	*) vmc_die "usage: check.sh [--tier unit|lint|guest|install|e2e|debug]... [--kernel NAME]..." ;;
 	esac
 	shift
 done
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit lint guest debug e2e)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit lint guest install e2e debug)
 # The e2e tier's nested boots take minutes, and a debug kernel takes a
 # build: the primary kernel by default.
 e2e_kernels=("${kernels[@]}")
@@ -103,10 +112,15 @@ kernel_sources() {
 		grep -v '\.mod\.c$' | sort)
 }
 
-# compat.h is where version checks belong in a multi-kernel module.
+# compat.h and vfio_core.h are where version checks belong in a
+# multi-kernel module.
 checkpatch() {
 	local out ignore=FILE_PATH_CHANGES,SPDX_LICENSE_TAG
-	[ "$(basename "$1")" != compat.h ] || ignore+=,LINUX_VERSION_CODE,CONSTANT_COMPARISON
+	case $(basename "$1") in
+	compat.h|vfio_core.h) ignore+=,LINUX_VERSION_CODE,CONSTANT_COMPARISON ;;
+	# Its macros take member names, which cannot be parenthesized.
+	vfio_core_check.c) ignore+=,MACRO_ARG_REUSE,MACRO_ARG_PRECEDENCE ;;
+	esac
 	out=$(perl "$KSRC/scripts/checkpatch.pl" --no-tree --strict --terse --show-types \
 		--ignore "$ignore" -f "$1" 2>&1)
 	echo "$out"
@@ -119,18 +133,56 @@ kerneldoc() {
 	[ -z "$out" ] || { echo "$out"; return 1; }
 }
 
-# A clean W=1 C=1 build; any compiler or sparse diagnostic fails it.
+# A clean W=1 C=1 build; any compiler or sparse diagnostic fails it, and
+# so does a kernel Makefile that turned sparse off (7.x: "C=1 specified,
+# but sparse is not available or not up to date").
 w1_build() {
 	local out
 	rm -rf "$VMC_OUT/$1/build"
-	out=$("$VMC_TOP/scripts/build-module.sh" "$1" W=1 C=1 2>&1 >/dev/null) || { echo "$out"; return 1; }
+	out=$("$VMC_TOP/scripts/build-module.sh" "$1" W=1 C=1 CHECK="$VMC_TOP/scripts/sparse.sh" \
+		2>&1 >/dev/null) || { echo "$out"; return 1; }
 	echo "$out"
-	! echo "$out" | grep -v 'Skipping BTF generation' | grep -qE 'warning|error|:[0-9]+:[0-9]+: '
+	! echo "$out" | grep -v 'Skipping BTF generation' | grep -qE 'warning|error|:[0-9]+:[0-9]+: |C=1 specified'
+}
+
+# vfio_core.h against the kernel's own drivers/vfio/vfio.h (from its
+# linux-source): vfio_core_check.c compiles only if the layouts are equal.
+vfio_layout() {
+	local out
+	vmc_kernel_env "$1"
+	out=$("$VMC_TOP/scripts/build-module.sh" --target drivers/vfio/mapcache/vfio_core_check.o \
+		"$1" W=1 VMC_VFIO_H_DIR="$KSRC/drivers/vfio" 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	[ -z "$out" ] && [ -f "$VMC_OUT/$1/build/drivers/vfio/mapcache/vfio_core_check.o" ]
+}
+
+# A kernel whose /dev/vfio/vfio is iommufd's (CONFIG_VFIO_CONTAINER=n,
+# CONFIG_IOMMUFD_VFIO_CONTAINER=y): the primary kernel's headers with that
+# configuration, as a tree of links.  The build must stop at once with one
+# sentence that says why: no compiler run, no unresolved symbols.
+no_container() {
+	local shadow=$VMC_OUT/no-container out
+	vmc_kernel_env "$(vmc_primary_kernel)"
+	rm -rf "$shadow"
+	mkdir -p "$shadow"
+	cp -as "$KDIR" "$shadow/hdr"
+	rm "$shadow/hdr/include/config/auto.conf"
+	sed -E '/^CONFIG_(VFIO_CONTAINER|VFIO_IOMMU_TYPE1)=/d' "$KDIR/include/config/auto.conf" \
+		> "$shadow/hdr/include/config/auto.conf"
+	echo CONFIG_IOMMUFD_VFIO_CONTAINER=y >> "$shadow/hdr/include/config/auto.conf"
+	(cd "$VMC_TOP" && git ls-files -co --exclude-standard Kbuild drivers include |
+		cpio -pdm --quiet "$shadow/src")
+	out=$(make -C "$shadow/hdr" M="$shadow/src" modules 2>&1) &&
+		{ echo "$out"; echo "the build went through"; return 1; }
+	echo "$out"
+	[ "$(grep -c '\*\*\* .*  Stop\.$' <<< "$out")" -eq 1 ] &&
+		grep -q "iommufd's compatibility container" <<< "$out" &&
+		! grep -qE 'CC \[M\]|undefined' <<< "$out"
 }
 
 tier_lint() {
 	local f k
-	vmc_need_pkgs sparse gcc-12 make dwarves perl
+	vmc_need_pkgs sparse gcc-12 make dwarves perl cpio
 	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
 		{ cat "$VMC_OUT/fetch.log"; count lint 0 1 0; return; }
 	# checkpatch and kernel-doc of the primary kernel judge the sources.
@@ -141,46 +193,122 @@ tier_lint() {
 	done
 	for k in "${kernels[@]}"; do
 		one lint "W=1 C=1 build for $k" w1_build "$k"
+		one lint "vfio_core.h layout for $k" vfio_layout "$k"
 	done
+	one lint "refusal of a kernel without the legacy VFIO container" no_container
 }
 
-# guest_suite NAME: the guest suite on one kernel, counted as "guest NAME".
-guest_suite() {
-	local k=$1 log line p f s t0
-	log=$VMC_OUT/check-guest-$k.log
-	t0=$(date +%s)
-	"$VMC_TOP/scripts/run-guest.sh" "$k" > "$log" 2>&1
-	grep -E '^FAIL' "$log" | head -n 40
-	line=$(tail -n 1 "$log")
-	echo "     $line in $(($(date +%s) - t0))s (log: $log, console: $VMC_OUT/$k/guest.log)"
-	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+# summary LOG: set p, f, s from LOG's last line, "N passed, N failed, N
+# skipped"; without it, print LOG's tail and count one failure.
+summary() {
+	if [[ $(tail -n 1 "$1") =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
 		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
 	else
-		tail -n 20 "$log"
+		tail -n 20 "$1"
 		p=0 f=1 s=0
 	fi
-	count "guest $k" "$p" "$f" "$s"
+}
+
+# tally LABEL LOG CONSOLE: LOG's failure lines and last line, counted as
+# LABEL.
+tally() {
+	local p f s
+	grep -E '^FAIL' "$2" | head -n 40
+	echo "     $(tail -n 1 "$2") (log: $2, console: $3)"
+	summary "$2"
+	count "$1" "$p" "$f" "$s"
 }
 
 tier_guest() {
 	local k
 	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
 		{ cat "$VMC_OUT/fetch.log"; count guest 0 1 0; return; }
+	build_tests
+	in_lanes guest_one "${kernels[@]}"
 	for k in "${kernels[@]}"; do
-		guest_suite "$k"
+		tally "guest $k" "$VMC_OUT/check-guest-$k.log" "$VMC_OUT/$k/guest.log"
 	done
 }
 
-# The debug tier: build the debug kernel (one check: a failed build is one
-# failure, with the tail of its log), then the whole guest suite on it.
+# The install tier: one line per step in the guest, counted like the
+# guest tier's.
+install_one() { "$VMC_TOP/scripts/install-test.sh" "$1" > "$VMC_OUT/check-install-$1.log" 2>&1; }
+
+tier_install() {
+	local k
+	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
+		{ cat "$VMC_OUT/fetch.log"; count install 0 1 0; return; }
+	build_tests
+	in_lanes install_one "${kernels[@]}"
+	for k in "${kernels[@]}"; do
+		tally "install $k" "$VMC_OUT/check-install-$k.log" "$VMC_OUT/$k/install.log"
+	done
+}
+
+# The debug kernels are built in the background from the start of the run,
+# at the lowest CPU priority, so that the build takes what the guests of
+# the other tiers leave idle; tier_debug waits for it.
+debug_build_start() {
+	local k
+	mkdir -p "$VMC_OUT/debug"
+	(
+		"$VMC_TOP/scripts/fetch-kernels.sh" "${e2e_kernels[@]}" > "$VMC_OUT/debug/fetch.log" 2>&1
+		for k in "${e2e_kernels[@]}"; do
+			t0=$(date +%s)
+			nice -n 19 "$VMC_TOP/scripts/build-debug-kernel.sh" "$k" \
+				> "$VMC_OUT/debug/build-$k.log" 2>&1
+			echo "$? $(($(date +%s) - t0))" > "$VMC_OUT/debug/build-$k.status"
+		done
+	) &
+	debug_build_pid=$!
+}
+
+# debug_shard NAME: shard N of VMC_LANES of the suite on kernel NAME-debug
+# (NAME:N), every VMC_LANES-th test binary in the suite's order, so that
+# vfio_unload_test stays the last of its guest.
+debug_shard() {
+	local k=${1%:*} n=${1##*:} lanes=${VMC_LANES:-2} t i=0 list=()
+	for t in $(make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" print-tests); do
+		[ $((i++ % lanes)) -ne "$n" ] || list+=("$t")
+	done
+	"$VMC_TOP/scripts/run-guest.sh" --no-build --tests "$(IFS=,; echo "${list[*]}")" \
+		--log "$VMC_OUT/$k-debug/guest-$n.log" "$k-debug" > "$VMC_OUT/check-debug-$k-$n.log" 2>&1
+}
+
+# The debug tier: the build (one check: a failed build is one failure,
+# with the tail of its log), then the whole guest suite on it, in
+# VMC_LANES guests at once; the shards add up to one line.
 tier_debug() {
-	local k t0
+	local k n st shards=() log p f s P F S
+	[ -n "${debug_build_pid:-}" ] || debug_build_start
+	wait "$debug_build_pid"
 	for k in "${e2e_kernels[@]}"; do
-		t0=$(date +%s)
-		one debug "build of kernel $k-debug" "$VMC_TOP/scripts/build-debug-kernel.sh" "$k" ||
+		st=$(cat "$VMC_OUT/debug/build-$k.status" 2>/dev/null || echo "1 0")
+		if [ "${st% *}" -ne 0 ]; then
+			echo "FAIL debug: build of kernel $k-debug"
+			tail -n 30 "$VMC_OUT/debug/build-$k.log"
+			count debug 0 1 0
 			continue
-		echo "     kernel $k-debug built or up to date in $(($(date +%s) - t0))s"
-		guest_suite "$k-debug"
+		fi
+		count debug 1 0 0
+		echo "     kernel $k-debug built or up to date in ${st#* }s (log: $VMC_OUT/debug/build-$k.log)"
+		build_tests
+		"$VMC_TOP/scripts/mkinitramfs.sh" "$k-debug" > "$VMC_OUT/debug/initramfs-$k.log" 2>&1 ||
+			{ cat "$VMC_OUT/debug/initramfs-$k.log"; count "guest $k-debug" 0 1 0; continue; }
+		shards=()
+		for ((n = 0; n < ${VMC_LANES:-2}; n++)); do shards+=("$k:$n"); done
+		in_lanes debug_shard "${shards[@]}"
+		P=0 F=0 S=0
+		for ((n = 0; n < ${VMC_LANES:-2}; n++)); do
+			log=$VMC_OUT/check-debug-$k-$n.log
+			grep -E '^FAIL' "$log" | head -n 20
+			summary "$log"
+			P=$((P + p)) F=$((F + f)) S=$((S + s))
+		done
+		log=$VMC_OUT/check-debug-$k.log
+		echo "guest $k-debug: $P passed, $F failed, $S skipped" > "$log"
+		echo "     $(cat "$log") (logs: $VMC_OUT/check-debug-$k-*.log, consoles: $VMC_OUT/$k-debug/guest-*.log)"
+		count "guest $k-debug" "$P" "$F" "$S"
 	done
 }
 
@@ -197,21 +325,17 @@ tier_e2e() {
 		grep -E '^not ok ' "$log" | sed 's/^/FAIL /' | head -n 40
 		line=$(tail -n 1 "$log")
 		echo "     $line in $(($(date +%s) - t0))s (log: $log, consoles: $VMC_OUT/e2e/$k/lane-*.log)"
-		if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
-			p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
-			[ ! -f "$VMC_OUT/e2e/$k/table.txt" ] || sed 's/^/     | /' "$VMC_OUT/e2e/$k/table.txt"
-		else
-			tail -n 20 "$log"
-			p=0 f=1 s=0
-		fi
+		summary "$log"
+		[ ! -f "$VMC_OUT/e2e/$k/table.txt" ] || sed 's/^/     | /' "$VMC_OUT/e2e/$k/table.txt"
 		count "e2e $k" "$p" "$f" "$s"
 	done
 }
 
 start=$(date +%s)
+[[ " ${tiers[*]} " != *" debug "* ]] || debug_build_start
 for t in "${tiers[@]}"; do
 	case $t in
-	unit|lint|guest|debug|e2e) echo "== tier $t"; "tier_$t" ;;
+	unit|lint|guest|install|e2e|debug) echo "== tier $t"; "tier_$t" ;;
 	*) vmc_die "unknown tier $t" ;;
 	esac
 done

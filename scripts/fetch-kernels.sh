@@ -2,16 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Fetch the kernel matrix (scripts/kernels.list) from Debian's archive into the
-# git-ignored cache: for each kernel, the linux-image, linux-headers (with its
-# -common and linux-kbuild companions) and linux-source packages of one and the
-# same Debian version, unpacked with dpkg -x.  From the source tarball only what
-# the build and the lint need is extracted.
+# git-ignored cache: for each kernel, the linux-image (with the -binary,
+# -modules and -base packages it is split into since 7.x), linux-headers (with
+# its -common and linux-kbuild companions) and linux-source packages of one and
+# the same Debian version, unpacked with dpkg -x.  From the source tarball only
+# what the tests and the lint need is extracted.  A kernel of another Debian
+# release than the host's comes from that release's archive (scripts/lib.sh:
+# vmc_apt), without touching the host's apt.
 #
-# Usage: scripts/fetch-kernels.sh [--refresh] [--source-only VERSION] [NAME...]
+# Usage: scripts/fetch-kernels.sh [--refresh] [NAME...]
 #   NAME            kernel names from scripts/kernels.list (default: all)
 #   --refresh       look again for a newer version even if one is cached
-#   --source-only   fetch only the source extract for a Debian version
-#                   (used to build for a running Debian kernel)
 #
 # Idempotent: a kernel already in the cache is reported and left alone.
 
@@ -30,18 +31,31 @@ SRC_PATHS=(
 	scripts/const_structs.checkpatch
 	scripts/kernel-doc
 	scripts/kernel-doc.py
+	scripts/checker-valid.sh
 	scripts/lib/kdoc
 	.clang-format
 )
 
 refresh=0
-source_only=
+# The Debian release of the kernel being fetched (kernels.list, column 3).
+krel=
 
-usage() { sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit "$1"; }
+usage() { sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'; exit "$1"; }
+
+apt_cache() { vmc_apt "$krel" apt-cache "$@"; }
+
+# source_pkgs PATTERN: the source packages PATTERN names, newest series first.
+source_pkgs() {
+	local p
+	apt_cache pkgnames "${1%%\*}" 2>/dev/null | while read -r p; do
+		# shellcheck disable=SC2053
+		[[ $p == $1 ]] && [[ $p =~ ^linux-source-[0-9]+\.[0-9]+$ ]] && echo "$p"
+	done | sort -r -V
+}
 
 # pkg_versions PKG: every version apt knows for PKG, newest first.
 pkg_versions() {
-	apt-cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
+	apt_cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
 		sort -u | sort -r -V
 }
 
@@ -51,7 +65,7 @@ has_version() { pkg_versions "$1" | grep -qxF "$2"; }
 # image_for VER SERIES: the amd64 image package of a Debian version.
 image_for() {
 	local p
-	for p in $(apt-cache pkgnames "linux-image-$2" 2>/dev/null |
+	for p in $(apt_cache pkgnames "linux-image-$2" 2>/dev/null |
 		   grep -E -- '^linux-image-[0-9]+\.[0-9]+\.[0-9]+[^ ]*-amd64$' |
 		   grep -vE -- '-(rt|cloud)-amd64$'); do
 		has_version "$p" "$1" && { echo "$p"; return 0; }
@@ -59,27 +73,37 @@ image_for() {
 	return 1
 }
 
-# resolve NAME: print "REL DEBVER" for the newest complete version.
+# resolve NAME: print "REL DEBVER SOURCE" for the newest complete version.
 resolve() {
-	local src series ver img rel
-	src=$(vmc_source_pkg "$1")
-	[ -n "$src" ] || vmc_die "kernel $1 is not in scripts/kernels.list"
-	series=${src#linux-source-}
-	for ver in $(pkg_versions "$src"); do
-		img=$(image_for "$ver" "$series") || continue
-		rel=${img#linux-image-}
-		has_version "linux-headers-$rel" "$ver" || continue
-		echo "$rel $ver"
-		return 0
+	local pat src series ver img rel
+	pat=$(vmc_source_pkg "$1")
+	[ -n "$pat" ] || vmc_die "kernel $1 is not in scripts/kernels.list"
+	for src in $(source_pkgs "$pat"); do
+		series=${src#linux-source-}
+		for ver in $(pkg_versions "$src"); do
+			img=$(image_for "$ver" "$series") || continue
+			rel=${img#linux-image-}
+			has_version "linux-headers-$rel" "$ver" || continue
+			echo "$rel $ver $src"
+			return 0
+		done
 	done
 	return 1
 }
 
-# headers_deps REL VER: the -common and linux-kbuild packages headers need.
-headers_deps() {
-	apt-cache show "linux-headers-$1=$2" | sed -n 's/^Depends: //p' | head -n 1 |
-		tr ',' '\n' | sed -E 's/^ *//; s/ .*//' |
-		grep -E '^linux-(headers-.*-common|kbuild-)'
+# deps_of PKG=VER REGEX: the dependencies of PKG=VER whose names match REGEX.
+deps_of() {
+	apt_cache show "$1" | sed -n 's/^Depends: //p' | head -n 1 |
+		tr ',' '\n' | sed -E 's/^ *//; s/ .*//' | grep -E "$2"
+}
+
+# image_parts REL VER: what linux-image-REL is split into since 7.x (its
+# -binary, -modules and -base packages); nothing for older kernels.
+image_parts() {
+	local part
+	for part in binary modules base; do
+		deps_of "linux-image-$1=$2" '^linux-' | grep -xF "linux-$part-$1" || true
+	done
 }
 
 # download DIR PKG=VER...: fetch .debs into DIR (apt-get download is not
@@ -87,7 +111,8 @@ headers_deps() {
 download() {
 	local dir=$1; shift
 	mkdir -p "$dir"
-	(cd "$dir" && apt-get download -q "$@" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) ||
+	(cd "$dir" && vmc_apt "$krel" apt-get download -q "$@" 2>&1 |
+		grep -v '^W: Download is performed unsandboxed' >&2) ||
 		return 1
 }
 
@@ -97,9 +122,10 @@ unpack_headers() {
 	for deb in "$root"/debs/linux-headers-*.deb "$root"/debs/linux-kbuild-*.deb; do
 		dpkg -x "$deb" "$root/hdr"
 	done
-	# Debian's per-flavour Makefile includes the -common one by absolute path.
+	# Debian's per-flavour Makefile includes the -common one by absolute path
+	# (and, since 7.x, sets KBUILD_OUTPUT to its own).
 	mk=$root/hdr/usr/src/linux-headers-$rel/Makefile
-	sed -i "s|^include /usr/src/|include $root/hdr/usr/src/|" "$mk"
+	sed -i -E "s#^(include |KBUILD_OUTPUT=)/usr/src/#\\1$root/hdr/usr/src/#" "$mk"
 }
 
 # unpack_source ROOT: extract SRC_PATHS from the linux-source tarball.
@@ -122,9 +148,21 @@ unpack_source() {
 	[ -f "$root/src/drivers/vfio/vfio.h" ] || vmc_die "no drivers/vfio/vfio.h in $tarball"
 }
 
+# complete_kbuild ROOT: since 7.x the kernel's Makefile runs
+# scripts/checker-valid.sh before sparse, and a C=1 build without it checks
+# nothing; Debian's linux-kbuild package lacks it: take it from the source.
+complete_kbuild() {
+	local kb
+	for kb in "$1"/hdr/usr/lib/linux-kbuild-*/scripts; do
+		[ -e "$kb/checker-valid.sh" ] || [ ! -f "$1/src/scripts/checker-valid.sh" ] ||
+			cp "$1/src/scripts/checker-valid.sh" "$kb/"
+	done
+}
+
 # fetch_one NAME: bring one kernel of the matrix into the cache.
 fetch_one() {
-	local name=$1 env=$VMC_KCACHE/$1.env rel ver root pkgs=()
+	local name=$1 env=$VMC_KCACHE/$1.env rel ver src root pkgs=() deb p
+	krel=$(vmc_kernel_release "$name")
 	if [ -f "$env" ] && [ "$refresh" -eq 0 ]; then
 		. "$env"
 		if [ -f "$VMC_KCACHE/$KREL/.complete" ]; then
@@ -132,26 +170,35 @@ fetch_one() {
 			return 0
 		fi
 	fi
-	read -r rel ver < <(resolve "$name") || {
-		vmc_apt_update
-		read -r rel ver < <(resolve "$name") || vmc_die "no complete image/headers/source set for $name"
+	[ "$krel" = "$(vmc_host_release)" ] || [ -f "$VMC_CACHE/apt/$krel/updated" ] ||
+		vmc_apt_update "$krel"
+	read -r rel ver src < <(resolve "$name") || {
+		vmc_apt_update "$krel"
+		read -r rel ver src < <(resolve "$name") ||
+			vmc_die "no complete image/headers/source set for $name in $krel"
 	}
 	root=$VMC_KCACHE/$rel
 	if [ -f "$root/.complete" ]; then
 		vmc_log "kernel $name: $rel ($ver) already in cache, nothing to do"
 	else
-		vmc_log "kernel $name: fetching $rel ($ver)"
+		vmc_log "kernel $name: fetching $rel ($ver, $krel)"
 		rm -rf "$root"
-		pkgs=("linux-image-$rel=$ver" "linux-headers-$rel=$ver" "$(vmc_source_pkg "$name")=$ver")
-		for p in $(headers_deps "$rel" "$ver"); do
+		pkgs=("linux-image-$rel=$ver" "linux-headers-$rel=$ver" "$src=$ver")
+		# Since 7.x linux-image is a metapackage over -binary, -modules, -base.
+		for p in $(image_parts "$rel" "$ver") $(deps_of "linux-headers-$rel=$ver" '^linux-(headers-.*-common|kbuild-)'); do
 			pkgs+=("$p=$ver")
 		done
 		download "$root/debs" "${pkgs[@]}" ||
-			{ vmc_apt_update; download "$root/debs" "${pkgs[@]}"; } ||
+			{ vmc_apt_update "$krel"; download "$root/debs" "${pkgs[@]}"; } ||
 			vmc_die "download of ${pkgs[*]} failed"
-		dpkg -x "$root"/debs/linux-image-*.deb "$root/image"
+		for deb in "$root"/debs/linux-{image,binary,modules,base}-*.deb; do
+			[ ! -f "$deb" ] || dpkg -x "$deb" "$root/image"
+		done
+		# Packages of merged-/usr releases install under usr/lib only.
+		[ -e "$root/image/lib" ] || ln -s usr/lib "$root/image/lib"
 		unpack_headers "$root" "$rel"
 		unpack_source "$root"
+		complete_kbuild "$root"
 		# The .debs are not needed once unpacked; the stamp says we are done.
 		rm -rf "$root/debs"
 		touch "$root/.complete"
@@ -159,32 +206,11 @@ fetch_one() {
 	printf 'KNAME=%s\nKREL=%s\nKDEBVER=%s\n' "$name" "$rel" "$ver" > "$env"
 }
 
-# fetch_source_only VER: the source extract of any Debian kernel version,
-# for building against a running kernel's own /lib/modules/.../build.
-fetch_source_only() {
-	local ver=$1 series root
-	series=$(echo "$ver" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
-	root=$VMC_KCACHE/source-$ver
-	if [ -f "$root/.complete" ]; then
-		vmc_log "source $ver already in cache, nothing to do"
-	else
-		rm -rf "$root"
-		download "$root/debs" "linux-source-$series=$ver" ||
-			{ vmc_apt_update; download "$root/debs" "linux-source-$series=$ver"; } ||
-			vmc_die "linux-source-$series=$ver is not in the archive"
-		unpack_source "$root"
-		rm -rf "$root/debs"
-		touch "$root/.complete"
-	fi
-	echo "$root/src"
-}
-
 main() {
 	local names=() n
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--refresh) refresh=1 ;;
-		--source-only) source_only=${2:?--source-only needs a version}; shift ;;
 		-h|--help) usage 0 ;;
 		-*) usage 2 ;;
 		*) names+=("$1") ;;
@@ -194,10 +220,10 @@ main() {
 	command -v apt-get >/dev/null || vmc_die "this needs a Debian system (apt-get)"
 	vmc_need_pkgs xz-utils
 	mkdir -p "$VMC_KCACHE"
-	if [ -n "$source_only" ]; then
-		fetch_source_only "$source_only"
-		return
-	fi
+	# Two scripts of one run may fetch at once (check.sh's background build
+	# of the debug kernel): one fetch at a time.
+	exec 8> "$VMC_KCACHE/.fetch.lock"
+	flock 8
 	[ ${#names[@]} -gt 0 ] || mapfile -t names < <(vmc_kernel_names)
 	for n in "${names[@]}"; do
 		fetch_one "$n"

@@ -2,40 +2,25 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Print the build environment for one kernel as make variable assignments:
-#   KDIR=<kernel build tree> VMC_VFIO_INC=<dir holding the private vfio.h>
-#   KREL=<kernel release>
+#   KDIR=<kernel build tree> KREL=<kernel release>
+#   [KCHROOT=<Debian release>]   build in a chroot of that release
+#                                (scripts/chroot.sh), not with the host's tools
 #
 # Usage: scripts/kenv.sh [NAME]
 #   NAME given: a kernel of scripts/kernels.list, fetched into the cache if
 #   needed, or NAME-debug, its debug kernel (scripts/build-debug-kernel.sh
 #   builds it if needed).  No NAME: the running kernel's
-#   /lib/modules/$(uname -r)/build when it exists (vfio.h from $VFIO_H_DIR,
-#   or from the linux-source package of the running Debian kernel), else the
-#   primary kernel of the matrix.
+#   /lib/modules/$(uname -r)/build when it exists, else the primary kernel of
+#   the matrix.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-
-# host_vfio_inc: where the running kernel's private vfio.h can be found.
-host_vfio_inc() {
-	local ver
-	if [ -n "${VFIO_H_DIR:-}" ]; then
-		[ -f "$VFIO_H_DIR/vfio.h" ] || vmc_die "VFIO_H_DIR=$VFIO_H_DIR has no vfio.h"
-		echo "$VFIO_H_DIR"
-		return
-	fi
-	# Debian kernels carry their package version in /proc/version.
-	ver=$(sed -nE 's/.*Debian ([0-9][^ ]*) .*/\1/p' /proc/version)
-	[ -n "$ver" ] || vmc_die "cannot find vfio.h for $(uname -r): set VFIO_H_DIR to <kernel source>/drivers/vfio"
-	echo "$("$VMC_TOP/scripts/fetch-kernels.sh" --source-only "$ver")/drivers/vfio"
-}
 
 vmc_need_pkgs gcc-12 make dwarves xz-utils
 
 name=${1:-}
 if [ -z "$name" ] && [ -d "/lib/modules/$(uname -r)/build" ]; then
-	printf 'KDIR=%s VMC_VFIO_INC=%s KREL=%s\n' "/lib/modules/$(uname -r)/build" \
-		"$(host_vfio_inc)" "$(uname -r)"
+	printf 'KDIR=%s KREL=%s\n' "/lib/modules/$(uname -r)/build" "$(uname -r)"
 	exit 0
 fi
 [ -n "$name" ] || name=$(vmc_primary_kernel)
@@ -47,4 +32,7 @@ vmc_kernel_names | grep -qxF "${name%-debug}" ||
 [ -f "$VMC_KCACHE/$name.env" ] || "${get[@]}" >&2
 vmc_kernel_env "$name"
 [ -f "$KROOT/.complete" ] || { "${get[@]}" >&2; vmc_kernel_env "$name"; }
-printf 'KDIR=%s VMC_VFIO_INC=%s KREL=%s\n' "$KDIR" "$KSRC/drivers/vfio" "$KREL"
+printf 'KDIR=%s KREL=%s' "$KDIR" "$KREL"
+rel=$(vmc_kernel_release "${name%-debug}")
+[ "$rel" = "$(vmc_host_release)" ] || printf ' KCHROOT=%s' "$rel"
+echo

@@ -32,18 +32,64 @@ vmc_kernel_env() {
 	. "$env"
 	KROOT=$VMC_KCACHE/$KREL
 	KDIR=$KROOT/hdr/usr/src/linux-headers-$KREL
-	KIMAGE=$KROOT/image/boot/vmlinuz-$KREL
 	KMODDIR=$KROOT/image/lib/modules/$KREL
+	KIMAGE=$KROOT/image/boot/vmlinuz-$KREL
+	# Since 7.x the image sits with the modules.
+	[ -f "$KIMAGE" ] || KIMAGE=$KMODDIR/vmlinuz
 	KSRC=$KROOT/src
 }
 
-# Run apt-get update at most once per hour of cache age, and only if needed.
+# The Debian release this machine runs (bookworm on the project's machines).
+vmc_host_release() { (. /etc/os-release && echo "$VERSION_CODENAME"); }
+
+# vmc_kernel_release NAME: the Debian release whose packages and toolchain
+# make kernel NAME: the third column of scripts/kernels.list, else the host's.
+vmc_kernel_release() {
+	local r
+	r=$(sed -e 's/#.*//' "$VMC_TOP/scripts/kernels.list" | awk -v n="$1" '$1 == n { print $3 }')
+	echo "${r:-$(vmc_host_release)}"
+}
+
+# vmc_apt_sources RELEASE: the sources.list of a release, with its updates,
+# security and backports suites.
+vmc_apt_sources() {
+	printf 'deb http://deb.debian.org/debian %s main\n' "$1" "$1-updates" "$1-backports"
+	printf 'deb http://deb.debian.org/debian-security %s-security main\n' "$1"
+}
+
+# vmc_apt RELEASE apt-get|apt-cache ARGS...: apt on the archive of RELEASE.
+# The host's own apt for the host's release; for another, a private state in
+# $VMC_CACHE/apt/RELEASE (sources, lists, downloaded indexes) that leaves the
+# host's apt untouched: nothing of that release is ever installed on the host.
+vmc_apt() {
+	local rel=$1 cmd=$2 dir=$VMC_CACHE/apt/$1
+	shift 2
+	if [ "$rel" = "$(vmc_host_release)" ]; then
+		"$cmd" "$@"
+		return
+	fi
+	if [ ! -f "$dir/sources.list" ]; then
+		mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+		vmc_apt_sources "$rel" > "$dir/sources.list"
+	fi
+	"$cmd" -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent \
+		-o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" \
+		-o Dir::State::status=/dev/null "$@"
+}
+
+# vmc_apt_update [RELEASE]: apt-get update at most once per hour of cache
+# age, and only if needed (RELEASE: the host's by default).
 vmc_apt_update() {
-	local stamp=$VMC_CACHE/apt-updated
-	mkdir -p "$VMC_CACHE"
+	local rel=${1:-$(vmc_host_release)} stamp
+	stamp=$VMC_CACHE/apt-updated
+	[ "$rel" = "$(vmc_host_release)" ] || stamp=$VMC_CACHE/apt/$rel/updated
+	mkdir -p "$(dirname "$stamp")"
 	if [ -z "$(find "$stamp" -mmin -60 2>/dev/null)" ]; then
-		vmc_log "apt-get update"
-		apt-get update -qq >&2 || vmc_die "apt-get update failed"
+		vmc_log "apt-get update ($rel)"
+		(
+			[ -n "${VMC_APT_LOCKED:-}" ] || flock 7
+			vmc_apt "$rel" apt-get update -qq >&2
+		) 7>> "$VMC_CACHE/apt.lock" || vmc_die "apt-get update ($rel) failed"
 		touch "$stamp"
 	fi
 }
@@ -57,9 +103,58 @@ vmc_need_pkgs() {
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || vmc_die "missing packages (run as root to install): ${missing[*]}"
-	vmc_apt_update
-	vmc_log "installing: ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		"${missing[@]}" > "$VMC_CACHE/apt.log" 2>&1 ||
-		{ cat "$VMC_CACHE/apt.log" >&2; vmc_die "apt-get install ${missing[*]} failed"; }
+	# Scripts of one run may install at once (check.sh builds the debug
+	# kernel in the background): one apt at a time.
+	mkdir -p "$VMC_CACHE"
+	(
+		flock 7
+		VMC_APT_LOCKED=1
+		vmc_apt_update
+		vmc_log "installing: ${missing[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			"${missing[@]}" > "$VMC_CACHE/apt.log" 2>&1 ||
+			{ cat "$VMC_CACHE/apt.log" >&2; vmc_die "apt-get install ${missing[*]} failed"; }
+	) 7> "$VMC_CACHE/apt.lock" || exit 1
+}
+
+# vmc_module_deps MOD: MOD's module file (relative to $KMODDIR, of the kernel
+# vmc_kernel_env loaded) and its dependencies, dependencies first, each once
+# per script (VMC_MOD_SEEN).
+declare -A VMC_MOD_SEEN=()
+vmc_module_deps() {
+	local path d
+	# The image package has no modules.dep: depmod makes one in the cache.
+	[ -f "$KMODDIR/modules.dep" ] || depmod -b "$KROOT/image" "$KREL" ||
+		vmc_die "depmod for $KREL failed"
+	path=$(grep -E "(^|/)$1\.ko(\.xz|\.zst|\.gz)?:" "$KMODDIR/modules.dep" | head -n 1 | cut -d: -f1)
+	if [ -z "$path" ]; then
+		# Built in (virtio_pci since 6.12): nothing to load.
+		! grep -qE "(^|/)$1\.ko$" "$KMODDIR/modules.builtin" || return 0
+		vmc_die "module $1 not found for $KREL"
+	fi
+	[ -z "${VMC_MOD_SEEN[$path]:-}" ] || return 0
+	VMC_MOD_SEEN[$path]=1
+	for d in $(grep -E "^$path:" "$KMODDIR/modules.dep" | cut -d: -f2); do
+		vmc_module_deps "$(basename "$d" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$//')"
+	done
+	echo "$path"
+}
+
+# vmc_copy_modules ROOT MOD...: the modules and their dependencies,
+# decompressed into ROOT/lib/modules/, and their names in load order
+# appended to ROOT/etc/vmc/modules.load (for a busybox /init's insmod).
+vmc_copy_modules() {
+	local root=$1 mods m base
+	shift
+	mods=$(for m in "$@"; do vmc_module_deps "$m"; done) || exit 1
+	mkdir -p "$root/lib/modules" "$root/etc/vmc"
+	for m in $mods; do
+		base=$(basename "$m")
+		case $base in
+		*.xz) xz -dc "$KMODDIR/$m" > "$root/lib/modules/${base%.xz}" ;;
+		*.zst) zstd -qdc "$KMODDIR/$m" > "$root/lib/modules/${base%.zst}" ;;
+		*) cp "$KMODDIR/$m" "$root/lib/modules/" ;;
+		esac
+		echo "$base" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$/.ko/' >> "$root/etc/vmc/modules.load"
+	done
 }

@@ -19,35 +19,8 @@ root=$out/initramfs
 rm -rf "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/vmc,lib/modules,tests}
 
-# deps MOD: print MOD's module file and its dependencies, dependencies first.
-declare -A seen=()
-deps() {
-	local path d
-	path=$(grep -E "(^|/)$1\.ko(\.xz|\.zst|\.gz)?:" "$KMODDIR/modules.dep" | head -n 1 | cut -d: -f1)
-	[ -n "$path" ] || vmc_die "module $1 not found for $KREL"
-	[ -z "${seen[$path]:-}" ] || return 0
-	seen[$path]=1
-	for d in $(grep -E "^$path:" "$KMODDIR/modules.dep" | cut -d: -f2); do
-		deps "$(basename "$d" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$//')"
-	done
-	echo "$path"
-}
-
-# The image package has no modules.dep: depmod makes one in the cache.
-[ -f "$KMODDIR/modules.dep" ] || depmod -b "$KROOT/image" "$KREL" ||
-	vmc_die "depmod for $KREL failed"
-
 # Stock modules, in an order insmod accepts.
-mods=$(deps vfio_iommu_type1; deps vfio-pci) || exit 1
-for m in $mods; do
-	base=$(basename "$m")
-	case $base in
-	*.xz) xz -dc "$KMODDIR/$m" > "$root/lib/modules/${base%.xz}" ;;
-	*.zst) zstd -qdc "$KMODDIR/$m" > "$root/lib/modules/${base%.zst}" ;;
-	*) cp "$KMODDIR/$m" "$root/lib/modules/" ;;
-	esac
-	echo "$base" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$/.ko/' >> "$root/etc/vmc/modules.load"
-done
+vmc_copy_modules "$root" vfio_iommu_type1 vfio-pci
 
 ko=$("$VMC_TOP/scripts/build-module.sh" "$name")
 cp "$ko" "$root/lib/modules/"

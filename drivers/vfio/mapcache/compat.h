@@ -2,7 +2,8 @@
 /*
  * The kernel interfaces that changed across the supported kernels
  * (scripts/kernels.list), behind one name each.  This is the only file
- * that tests LINUX_VERSION_CODE.
+ * that tests LINUX_VERSION_CODE, with vfio_core.h, which declares the VFIO
+ * core's private interface per range of versions.
  */
 #ifndef VMC_COMPAT_H
 #define VMC_COMPAT_H
@@ -14,8 +15,16 @@
 #include <linux/slab.h>
 #include <linux/version.h>
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0) && !IS_ENABLED(CONFIG_VFIO_CONTAINER)
-#error "vfio_iommu_mapcache needs the legacy VFIO container (CONFIG_VFIO_CONTAINER=y)"
+/*
+ * The errno of a MAP_DMA or UNMAP_DMA whose range wraps past 2^64: type1
+ * said EINVAL, and says EOVERFLOW since its ranges may reach the top of
+ * the address space (6.18).  As seen: 6.1.192 and 6.12.118 EINVAL, 7.3.4
+ * EOVERFLOW; the kernels between are not in the matrix.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+#define VMC_COMPAT_EWRAP	EOVERFLOW
+#else
+#define VMC_COMPAT_EWRAP	EINVAL
 #endif
 
 /* iommu_map() took a gfp_t in 6.3. */

@@ -148,10 +148,8 @@ static int vmc_map_check(struct vmc_container *c, struct vfio_iommu_type1_dma_ma
 	u64 pgmask = (1ULL << __ffs(c->pgsize_bitmap)) - 1;
 	struct vmc_dma *dma;
 
+	/* vmc_map_prot() turned down ranges that wrap. */
 	if (!map->size || (map->size | map->iova | map->vaddr) & pgmask)
-		return -EINVAL;
-	if (map->iova + map->size - 1 < map->iova ||
-	    map->vaddr + map->size - 1 < map->vaddr)
 		return -EINVAL;
 	dma = vmc_dma_find(c, map->iova, map->iova + map->size - 1);
 	*old = dma;
@@ -174,14 +172,26 @@ static int vmc_map_check(struct vmc_container *c, struct vfio_iommu_type1_dma_ma
 	return 0;
 }
 
-/* The flags of a MAP_DMA as IOMMU permissions; -EINVAL as type1 says. */
-static int vmc_map_prot(u32 flags, u64 vaddr, u64 size)
+/* Does [@start, @start + @size) wrap past 2^64 (@size not 0)? */
+static bool vmc_range_wraps(u64 start, u64 size)
+{
+	return start + size - 1 < start;
+}
+
+/*
+ * The flags of a MAP_DMA as IOMMU permissions, or the errno type1 gives
+ * before it takes its lock: an unknown flag, then (since type1 looks for
+ * wrapping ranges first, and their errno changed) a range that wraps.
+ */
+static int vmc_map_prot(u32 flags, u64 iova, u64 vaddr, u64 size)
 {
 	int prot = 0;
 
 	/* VFIO_DMA_MAP_FLAG_VADDR is not offered: an unknown flag here. */
 	if (flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
 		return -EINVAL;
+	if (size && (vmc_range_wraps(iova, size) || vmc_range_wraps(vaddr, size)))
+		return -VMC_COMPAT_EWRAP;
 	if (flags & VFIO_DMA_MAP_FLAG_WRITE)
 		prot |= IOMMU_WRITE;
 	if (flags & VFIO_DMA_MAP_FLAG_READ)
@@ -217,7 +227,7 @@ static int vmc_map_dma(struct vmc_container *c, void __user *arg)
 		return -EFAULT;
 	if (map.argsz < minsz)
 		return -EINVAL;
-	prot = vmc_map_prot(map.flags, map.vaddr, map.size);
+	prot = vmc_map_prot(map.flags, map.iova, map.vaddr, map.size);
 	if (prot < 0)
 		return prot;
 
@@ -241,9 +251,10 @@ static int vmc_unmap_check(struct vmc_container *c,
 		*last = U64_MAX;
 		return 0;
 	}
-	if (!unmap->size || unmap->size & pgmask ||
-	    unmap->iova + unmap->size - 1 < unmap->iova || unmap->size > SIZE_MAX)
+	if (!unmap->size || unmap->size & pgmask || unmap->size > SIZE_MAX)
 		return -EINVAL;
+	if (vmc_range_wraps(unmap->iova, unmap->size))
+		return -VMC_COMPAT_EWRAP;
 	*last = unmap->iova + unmap->size - 1;
 	return 0;
 }
@@ -300,7 +311,7 @@ static int vmc_batch_one(struct vmc_container *c, struct vfio_mapcache_batch_ent
 		return -EINVAL;
 	switch (e->op) {
 	case VFIO_MAPCACHE_OP_MAP:
-		prot = vmc_map_prot(e->flags, e->vaddr, e->size);
+		prot = vmc_map_prot(e->flags, e->iova, e->vaddr, e->size);
 		if (prot < 0)
 			return prot;
 		map = (struct vfio_iommu_type1_dma_map) {

@@ -687,7 +687,12 @@ void vmc_vm_shrinker_exit(void)
 
 int vmc_vm_init(void)
 {
-	vmc_vm_wq = alloc_workqueue("vfio_mapcache", 0, 0);
+	/*
+	 * Tearing a VM down (unpinning all it kept) may take long and has
+	 * nothing to do with the CPU that queued it: unbound.  Since 7.x a
+	 * workqueue that says neither unbound nor per-CPU gets a WARN.
+	 */
+	vmc_vm_wq = alloc_workqueue("vfio_mapcache", WQ_UNBOUND, 0);
 	if (!vmc_vm_wq)
 		return -ENOMEM;
 	vmc_kobj = kobject_create_and_add("vfio_mapcache", kernel_kobj);

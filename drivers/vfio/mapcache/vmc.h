@@ -35,7 +35,7 @@
 
 #include "compat.h"
 #include "policy.h"
-#include "vfio.h"
+#include "vfio_core.h"
 
 /* Slots of vmc_container.hint: a ring of this many buffers never misses. */
 #define VMC_DMA_HINTS		256

@@ -164,9 +164,10 @@ static int model_map(struct model *m, uint64_t iova, uint64_t off, uint64_t size
 
 	if (flags & ~RW)
 		return flags & VFIO_DMA_MAP_FLAG_VADDR ? UNKNOWN : -EINVAL;
+	/* A wrap is found first (its errno changed in 6.18). */
+	if (size && (last < iova || vaddr_wraps))
+		return -vmc_wrap_errno();
 	if (!flags || !size || (size | iova | off) & (PG - 1))
-		return -EINVAL;
-	if (last < iova || vaddr_wraps)
 		return -EINVAL;
 	if (model_find(m, iova, last))
 		return -EEXIST;
@@ -199,8 +200,10 @@ static int model_unmap(struct model *m, uint64_t iova, uint64_t size, uint32_t f
 			return -EINVAL;
 		last = ~0ULL;
 	} else {
-		if (!size || size & (PG - 1) || last < iova)
+		if (!size || size & (PG - 1))
 			return -EINVAL;
+		if (last < iova)
+			return -vmc_wrap_errno();
 		d = model_find(m, iova, iova);
 		if (d && d->iova != iova)
 			return -EINVAL;

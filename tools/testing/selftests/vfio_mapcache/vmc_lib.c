@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -480,6 +481,16 @@ long long vmc_pid_locked_vm_kb(int pid)
 bool vmc_mapcache_loaded(void)
 {
 	return !access("/sys/module/vfio_iommu_mapcache", F_OK);
+}
+
+int vmc_wrap_errno(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return EINVAL;
+	return major > 6 || (major == 6 && minor >= 18) ? EOVERFLOW : EINVAL;
 }
 
 static void vmc_vm_path(char *path, size_t len, const char *file)

@@ -123,6 +123,11 @@ long long vmc_pid_locked_vm_kb(int pid);
 long long vmc_container_stat(const char *key);
 /* Is vfio_iommu_mapcache loaded? */
 bool vmc_mapcache_loaded(void);
+/*
+ * The errno type1 gives a MAP_DMA or UNMAP_DMA whose range wraps past 2^64
+ * on the running kernel: EINVAL before 6.18, EOVERFLOW since.
+ */
+int vmc_wrap_errno(void);
 
 /*
  * The sysfs files of this process's VM (/sys/kernel/vfio_mapcache/<pid>/,
