@@ -504,24 +504,35 @@ static void vmc_pf_insert(struct vmc_vm *vm, struct vmc_pf_plan *plan, bool writ
 void vmc_pf_map(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 		bool write, const unsigned long *missed)
 {
-	unsigned long vpn = vaddr >> PAGE_SHIFT, i = 0, seq, got;
+	unsigned long vpn = vaddr >> PAGE_SHIFT, i = 0, got;
+	struct vmc_gup_window win;
 	struct vmc_pf_plan plan;
-	bool raced;
+	unsigned int k;
 
 	while (i < nr_pages) {
-		/* Sleeps while an invalidation runs, which takes vm->lock. */
-		seq = mmu_interval_read_begin(&vm->notifier);
 		mutex_lock(&vm->lock);
 		i = vmc_pf_plan(vm, vpn, nr_pages, missed, i, &plan);
+		if (plan.nr) {
+			win.start = ULONG_MAX;
+			win.end = 0;
+			for (k = 0; k < plan.nr; k++) {
+				win.start = min(win.start, plan.vpn[k] << PAGE_SHIFT);
+				win.end = max(win.end, (plan.vpn[k] + 1) << PAGE_SHIFT);
+			}
+			win.raced = false;
+			list_add(&win.node, &vm->gups);
+		}
 		mutex_unlock(&vm->lock);
 		if (!plan.nr)
 			continue;
+		/* Sleeps while an invalidation runs, which takes vm->lock. */
+		mmu_interval_read_begin(&vm->notifier);
 		got = vmc_pf_gup(vm, &plan, write);
 		if (got && vmc_pc_charge(vm, got))
 			vmc_pf_unpin_all(&plan);	/* RLIMIT_MEMLOCK: no guesses */
 		mutex_lock(&vm->lock);
-		raced = mmu_interval_read_retry(&vm->notifier, seq);
-		vmc_pf_insert(vm, &plan, write, raced);
+		list_del(&win.node);
+		vmc_pf_insert(vm, &plan, write, win.raced);
 		mutex_unlock(&vm->lock);
 	}
 }

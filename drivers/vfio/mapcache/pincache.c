@@ -176,6 +176,7 @@ int vmc_pc_init(struct vmc_vm *vm)
 	xa_init(&vm->pins);
 	vm->xlates = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&vm->xlate_doomed);
+	INIT_LIST_HEAD(&vm->gups);
 	ret = vmc_pmem_alloc(&vm->pmem, vm->policy_kind, vm->quota_pages);
 	if (ret)
 		return ret;
@@ -900,13 +901,18 @@ static int vmc_pc_get_batch(struct vmc_vm *vm, unsigned long vaddr, unsigned lon
 			    bool write, struct vmc_pin **pins, struct page **pages,
 			    unsigned long *missed, bool room_coming)
 {
-	unsigned long seq, misses;
+	struct vmc_gup_window win = { .start = vaddr, .end = vaddr + (nr << PAGE_SHIFT) };
+	unsigned long misses;
 	LIST_HEAD(fresh);
 	int ret;
 
 again:
 	mutex_lock(&vm->lock);
 	ret = vmc_pc_lookup_all(vm, vaddr, nr, write, pins, &misses, room_coming);
+	if (!ret && misses) {
+		win.raced = false;
+		list_add(&win.node, &vm->gups);
+	}
 	mutex_unlock(&vm->lock);
 	vmc_pc_note_misses(pins, nr, missed);
 	if (ret || !misses)
@@ -914,25 +920,26 @@ again:
 
 	/*
 	 * Before GUP, and not under vm->lock: it sleeps while an invalidation
-	 * runs, which takes vm->lock.  Hits need no sequence: an invalidation
+	 * runs, which takes vm->lock.  Hits need no window: an invalidation
 	 * after the lookup finds them live and leaves them stale.
 	 */
-	seq = mmu_interval_read_begin(&vm->notifier);
+	mmu_interval_read_begin(&vm->notifier);
 	ret = vmc_pc_prealloc(vm, vaddr, nr, pins, &fresh);
 	if (!ret)
 		ret = vmc_pc_gup(vm, vaddr, nr, write, pins, pages);
 	if (ret)
-		goto out_unreserve;
+		goto out_close;
 	ret = vmc_pc_charge_misses(vm, misses);
 	if (ret) {
 		pr_warn_ratelimited("VM %d (%s): RLIMIT_MEMLOCK (%lu) exceeded\n",
 				    vm->pid, vm->comm, rlimit(RLIMIT_MEMLOCK));
 		vmc_pc_unpin_new(pins, pages, nr);
-		goto out_unreserve;
+		goto out_close;
 	}
 	mutex_lock(&vm->lock);
-	if (mmu_interval_read_retry(&vm->notifier, seq)) {
-		/* The VMM changed its memory meanwhile: start over. */
+	list_del(&win.node);
+	if (win.raced) {
+		/* The VMM changed these pages meanwhile: start over. */
 		vmc_pc_unpin_new(pins, pages, nr);
 		atomic_long_add(misses, &vm->unaccount);
 		mutex_unlock(&vm->lock);
@@ -953,6 +960,10 @@ out:
 		goto out_unreserve;
 	return 0;
 
+out_close:
+	mutex_lock(&vm->lock);
+	list_del(&win.node);
+	mutex_unlock(&vm->lock);
 out_unreserve:
 	vmc_pc_abort(vm, pins, nr, misses);
 	if (misses)
@@ -1015,6 +1026,23 @@ int vmc_pc_get(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 		vmc_pc_put(vm, pins, done);
 	vmc_vm_unaccount_flush(vm);
 	return ret;
+}
+
+/**
+ * vmc_pc_gups_raced() - the VMM changes [start, end): maps pinning there
+ *                       must start over
+ * @vm: the VM (lock held)
+ * @start: first byte
+ * @end: one past the last byte
+ */
+void vmc_pc_gups_raced(struct vmc_vm *vm, unsigned long start, unsigned long end)
+{
+	struct vmc_gup_window *win;
+
+	lockdep_assert_held(&vm->lock);
+	list_for_each_entry(win, &vm->gups, node)
+		if (win->start < end && start < win->end)
+			win->raced = true;
 }
 
 /* The VMM unmapped or discarded [start, end): drop what the cache has there. */

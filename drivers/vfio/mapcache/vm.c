@@ -374,6 +374,7 @@ static bool vmc_vm_invalidate(struct mmu_interval_notifier *mni,
 	else if (!mutex_trylock(&vm->lock))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
+	vmc_pc_gups_raced(vm, range->start, range->end);
 	/*
 	 * mprotect(), userfaultfd write-protection and soft-dirty tracking
 	 * keep the page where it is, not its write access.  A fork's COW

@@ -150,6 +150,28 @@ struct vmc_pin {
 struct vmc_vm_sysfs;
 
 /**
+ * struct vmc_gup_window - the pages a map is pinning outside vm->lock
+ * @node: link in vmc_vm.gups (vm->lock)
+ * @start: first byte
+ * @end: one past the last byte
+ * @raced: the VMM changed its memory in [@start, @end) since the window
+ *         opened: what GUP returned may be stale (vm->lock)
+ *
+ * The VM's notifier covers the whole address space, so its sequence count
+ * moves on every change anywhere in the VMM; a map that retried on that
+ * would make no progress while the VMM changes unrelated memory faster
+ * than GUP pins a batch.  The window says whether the change touched the
+ * batch.  It opens under vm->lock before mmu_interval_read_begin(), which
+ * waits out invalidations already under way, so every later one finds it.
+ */
+struct vmc_gup_window {
+	struct list_head node;
+	unsigned long start;
+	unsigned long end;
+	bool raced;
+};
+
+/**
  * struct vmc_vm - a VM: the VMM process (its mm) and its pin cache
  * @sysfs: /sys/kernel/vfio_mapcache/<pid>/, or NULL once hidden: when the
  *         mm went away, or when a newer VM of the same pid took the name
@@ -177,6 +199,7 @@ struct vmc_vm_sysfs;
  * @xlates: vmc_dmas of every container whose translation is or was cached
  *          (lazy mode), by virtual address; see vmc_dma.vnode
  * @xlate_doomed: cached translations unlinked, waiting for their teardown
+ * @gups: the vmc_gup_windows of maps pinning pages outside @lock
  * @policy: eviction order of the candidates
  * @pmem: history storage of @policy
  * @policy_kind: which policy
@@ -229,6 +252,7 @@ struct vmc_vm {
 	unsigned int reservers;
 	struct rb_root_cached xlates;
 	struct list_head xlate_doomed;
+	struct list_head gups;
 	struct vmc_policy policy;
 	struct vmc_policy_mem pmem;
 	enum vmc_policy_kind policy_kind;
@@ -464,6 +488,7 @@ int vmc_pc_init(struct vmc_vm *vm);
 void vmc_pc_set_idle(struct vmc_vm *vm, unsigned long window);
 void vmc_pc_release_all(struct vmc_vm *vm);
 void vmc_pc_destroy(struct vmc_vm *vm);
+void vmc_pc_gups_raced(struct vmc_vm *vm, unsigned long start, unsigned long end);
 void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end);
 void vmc_pc_write_protect(struct vmc_vm *vm, unsigned long start, unsigned long end);
 void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
