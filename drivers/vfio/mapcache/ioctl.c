@@ -30,10 +30,13 @@ static int vmc_check_extension(struct vmc_container *c, unsigned long ext)
 		/* A container we serve is ours whatever the parameter says. */
 		return c || READ_ONCE(vmc_claim_type1v2);
 	case VFIO_TYPE1_IOMMU:
+#ifdef VFIO_TYPE1_NESTING_IOMMU
+	/* Served by type1 until 6.13, a reserved number since. */
 	case VFIO_TYPE1_NESTING_IOMMU:
+#endif
 		/*
-		 * What type1 (6.1, 6.12) answers on its containers, though it
-		 * is type1 that serves these types; before, type1 answers.
+		 * What type1 answers on its containers, though it is type1
+		 * that serves these types; before, type1 answers.
 		 */
 		return !!c;
 	case VFIO_MAPCACHE_IOMMU:
