@@ -47,14 +47,42 @@
 /* Every vmc_pin of every VM. */
 static struct kmem_cache *vmc_pin_cache;
 
+/*
+ * Pins of file pages the device may have written, out of their VM, to be
+ * dirtied under the page lock and unpinned by vmc_dirty_work: linked by
+ * their @idle, which nothing else uses once a pin leaves its VM.  The
+ * lock protects the list only.
+ */
+static LIST_HEAD(vmc_dirty_pins);
+static DEFINE_SPINLOCK(vmc_dirty_lock);
+
+static void vmc_dirty_unpin(struct work_struct *work)
+{
+	struct vmc_pin *pin, *tmp;
+	LIST_HEAD(pins);
+
+	spin_lock(&vmc_dirty_lock);
+	list_splice_init(&vmc_dirty_pins, &pins);
+	spin_unlock(&vmc_dirty_lock);
+	list_for_each_entry_safe(pin, tmp, &pins, idle) {
+		unpin_user_pages_dirty_lock(&pin->page, 1, true);
+		kmem_cache_free(vmc_pin_cache, pin);
+		cond_resched();
+	}
+}
+
+static DECLARE_WORK(vmc_dirty_work, vmc_dirty_unpin);
+
 int vmc_pc_module_init(void)
 {
 	vmc_pin_cache = KMEM_CACHE(vmc_pin, 0);
 	return vmc_pin_cache ? 0 : -ENOMEM;
 }
 
+/* After every VM is gone. */
 void vmc_pc_module_exit(void)
 {
+	flush_work(&vmc_dirty_work);
 	kmem_cache_destroy(vmc_pin_cache);
 }
 
@@ -195,27 +223,48 @@ u64 vmc_pc_candidates(struct vmc_vm *vm)
 	return READ_ONCE(vm->policy.stats.nr_cand);
 }
 
-/* Unpin a page no guest mapping uses; never marks it dirty (see below). */
+/*
+ * Whether dirtying @page needs its page lock: a page of a file whose
+ * writeback tracks dirt.  Anonymous and shmem pages (swap-backed) and
+ * hugetlbfs pages are dirtied without it.
+ */
+static bool vmc_dirty_needs_lock(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	return !folio_test_anon(folio) && !folio_test_swapbacked(folio) &&
+	       !folio_test_hugetlb(folio);
+}
+
+/*
+ * Unpin a page no guest mapping uses.  The device may have written it
+ * since it was pinned (and since writeback last cleaned it): it is
+ * dirtied, as type1 does.  A file page is dirtied under its page lock, so
+ * not here: the caller may be our notifier, called by a truncate that
+ * holds that lock.  Such pins leave the VM now (its counters, locked_vm)
+ * and are unpinned by vmc_dirty_work soon after.  Only kernels before 6.5
+ * give long-term writable pins of such files.
+ */
 static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 {
+	bool defer = pin->dirty && vmc_dirty_needs_lock(pin->page);
+
 	if (pin->prefetched)
 		vmc_pf_done(vm, pin, false);
-	/*
-	 * The device may have written it since it was pinned (and since
-	 * writeback last cleaned it): dirty it, as type1 does.  Not with
-	 * set_page_dirty_lock(): the page lock may be held by a truncate
-	 * waiting in our notifier for vmc_vm.lock.  Long-term writable pins
-	 * are anonymous, shmem or hugetlbfs memory (GUP refuses them on
-	 * files that need dirty tracking since 6.5), whose dirtying needs no
-	 * page lock.
-	 */
-	if (pin->dirty)
+	if (pin->dirty && !defer)
 		set_page_dirty(pin->page);
-	unpin_user_page(pin->page);
 	vm->pinned_pages--;
 	atomic_long_inc(&vm->unaccount);
 	vmc_vm_stat(vm, unpins, 1);
 	vmc_vm_stat(vm, pinned_pages, -1ULL);
+	if (defer) {
+		spin_lock(&vmc_dirty_lock);
+		list_add_tail(&pin->idle, &vmc_dirty_pins);
+		spin_unlock(&vmc_dirty_lock);
+		queue_work(system_unbound_wq, &vmc_dirty_work);
+		return;
+	}
+	unpin_user_page(pin->page);
 	kmem_cache_free(vmc_pin_cache, pin);
 }
 
