@@ -219,11 +219,45 @@ tally() {
 	count "$1" "$p" "$f" "$s"
 }
 
+# in_lanes CMD K...: CMD K for each kernel, VMC_LANES of them at a time
+# (default 2: the CI machine's cores, each guest being one TCG thread).
+# CMD writes its own log; callers read the logs in order afterwards.  Only
+# its own jobs count and are waited for: the debug kernel's build runs in
+# the background meanwhile.
+in_lanes() {
+	local cmd=$1 k p pids=() running
+	shift
+	for k in "$@"; do
+		while :; do
+			running=()
+			for p in "${pids[@]}"; do
+				! jobs -rp | grep -qx "$p" || running+=("$p")
+			done
+			[ ${#running[@]} -ge "${VMC_LANES:-2}" ] || break
+			wait -n "${running[@]}" || sleep 1
+		done
+		"$cmd" "$k" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
+}
+
+# The guests' test binaries, built once before guests are built in lanes.
+build_tests() {
+	make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" OUTPUT="$VMC_OUT/tests" all \
+		> "$VMC_OUT/tests-build.log" 2>&1 || cat "$VMC_OUT/tests-build.log"
+}
+
+guest_one() { "$VMC_TOP/scripts/run-guest.sh" "$1" > "$VMC_OUT/check-guest-$1.log" 2>&1; }
+
 tier_guest() {
 	local k
 	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
 		{ cat "$VMC_OUT/fetch.log"; count guest 0 1 0; return; }
 	build_tests
+	rm -f "$VMC_OUT"/check-guest-*.log
 	in_lanes guest_one "${kernels[@]}"
 	for k in "${kernels[@]}"; do
 		tally "guest $k" "$VMC_OUT/check-guest-$k.log" "$VMC_OUT/$k/guest.log"
@@ -239,6 +273,7 @@ tier_install() {
 	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
 		{ cat "$VMC_OUT/fetch.log"; count install 0 1 0; return; }
 	build_tests
+	rm -f "$VMC_OUT"/check-install-*.log
 	in_lanes install_one "${kernels[@]}"
 	for k in "${kernels[@]}"; do
 		tally "install $k" "$VMC_OUT/check-install-$k.log" "$VMC_OUT/$k/install.log"
@@ -296,6 +331,7 @@ tier_debug() {
 		"$VMC_TOP/scripts/mkinitramfs.sh" "$k-debug" > "$VMC_OUT/debug/initramfs-$k.log" 2>&1 ||
 			{ cat "$VMC_OUT/debug/initramfs-$k.log"; count "guest $k-debug" 0 1 0; continue; }
 		shards=()
+		rm -f "$VMC_OUT/check-debug-$k"-*.log
 		for ((n = 0; n < ${VMC_LANES:-2}; n++)); do shards+=("$k:$n"); done
 		in_lanes debug_shard "${shards[@]}"
 		P=0 F=0 S=0
