@@ -144,17 +144,35 @@ vmc_module_deps() {
 # decompressed into ROOT/lib/modules/, and their names in load order
 # appended to ROOT/etc/vmc/modules.load (for a busybox /init's insmod).
 vmc_copy_modules() {
-	local root=$1 mods m base
+	local root=$1
 	shift
+	vmc_copy_modules_to "$root" lib/modules etc/vmc/modules.load "$@"
+}
+
+# vmc_module_present MOD: is MOD a module or built into the kernel
+# vmc_kernel_env loaded?
+vmc_module_present() {
+	[ -f "$KMODDIR/modules.dep" ] || depmod -b "$KROOT/image" "$KREL" ||
+		vmc_die "depmod for $KREL failed"
+	grep -qE "(^|/)$1\.ko(\.xz|\.zst|\.gz)?(:|$)" "$KMODDIR/modules.dep" "$KMODDIR/modules.builtin"
+}
+
+# vmc_copy_modules_to ROOT DIR LIST MOD...: the modules and their
+# dependencies, decompressed into ROOT/DIR/, and their names in load order
+# appended to ROOT/LIST.  Built-in ones are left out.
+vmc_copy_modules_to() {
+	local root=$1 dir=$2 list=$3 mods m base
+	shift 3
 	mods=$(for m in "$@"; do vmc_module_deps "$m"; done) || exit 1
-	mkdir -p "$root/lib/modules" "$root/etc/vmc"
+	mkdir -p "$root/$dir" "$(dirname "$root/$list")"
+	touch "$root/$list"
 	for m in $mods; do
 		base=$(basename "$m")
 		case $base in
-		*.xz) xz -dc "$KMODDIR/$m" > "$root/lib/modules/${base%.xz}" ;;
-		*.zst) zstd -qdc "$KMODDIR/$m" > "$root/lib/modules/${base%.zst}" ;;
-		*) cp "$KMODDIR/$m" "$root/lib/modules/" ;;
+		*.xz) xz -dc "$KMODDIR/$m" > "$root/$dir/${base%.xz}" ;;
+		*.zst) zstd -qdc "$KMODDIR/$m" > "$root/$dir/${base%.zst}" ;;
+		*) cp "$KMODDIR/$m" "$root/$dir/" ;;
 		esac
-		echo "$base" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$/.ko/' >> "$root/etc/vmc/modules.load"
+		echo "$base" | sed -E 's/\.ko(\.xz|\.zst|\.gz)?$/.ko/' >> "$root/$list"
 	done
 }

@@ -3,7 +3,8 @@
 #
 # Build the test guest's initramfs for one kernel of the matrix:
 # busybox-static, the kernel's vfio modules (decompressed, in load order),
-# our module, the kselftest binaries and scripts/guest/init.
+# those of a RAM disk and file systems when it has them, our module, the
+# kselftest binaries and scripts/guest/init.
 #
 # Usage: scripts/mkinitramfs.sh NAME
 # Prints the path of the initramfs on stdout.
@@ -21,6 +22,24 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/vmc,lib/modules,tests}
 
 # Stock modules, in an order insmod accepts.
 vmc_copy_modules "$root" vfio_iommu_type1 vfio-pci
+# What vfio_dirty_test needs for a file on a disk: a RAM disk and a file
+# system, vfat (by default) or ext2 (served by ext4).  Not loaded at boot:
+# the test loads them from /lib/modules/fs in the order of
+# /etc/vmc/modules.fs.  A kernel without them (the debug kernel has no
+# block layer) gets none and the test skips.
+if vmc_module_present brd; then
+	fs_mods=(brd)
+	# The crypto API's crc32c, which ext4 asks for at mount (6.1, 6.12).
+	for m in crc32c_generic crc32c-cryptoapi; do
+		! vmc_module_present "$m" || { fs_mods+=("$m"); break; }
+	done
+	for m in ext4 vfat nls_cp437 nls_ascii; do
+		! vmc_module_present "$m" || fs_mods+=("$m")
+	done
+	vmc_copy_modules_to "$root" lib/modules/fs etc/vmc/modules.fs "${fs_mods[@]}"
+else
+	vmc_log "$KREL has no brd: vfio_dirty_test will skip"
+fi
 
 ko=$("$VMC_TOP/scripts/build-module.sh" "$name")
 cp "$ko" "$root/lib/modules/"
