@@ -14,8 +14,9 @@
  * (brd), has writeback clean it, has edu write into it, unmaps, unmaps the
  * file from the process (the map-cache's strict and lazy modes unpin
  * there, in their mmu notifier; type1 and mode off at UNMAP_DMA), writes
- * back, drops the page cache and reads the file.  The file system is vfat,
- * or ext2 (served by ext4) with VMC_DIRTY_FS=ext2.  The guest's initramfs
+ * back, drops the page cache and reads the file.  The file system is ext2
+ * (served by ext4, which WARNs when a page is dirtied without its lock), or
+ * vfat with VMC_DIRTY_FS=vfat.  The guest's initramfs
  * carries their modules for this test (/lib/modules/fs, in the order of
  * /etc/vmc/modules.fs), which loads them itself.  Kernels since 6.5 refuse
  * long-term writable pins of files that need dirty tracking: there MAP_DMA
@@ -99,12 +100,12 @@ static bool fs_known(const char *fs)
 	return found;
 }
 
-/* The file system of the test: vfat, or VMC_DIRTY_FS. */
+/* The file system of the test: ext2, or VMC_DIRTY_FS. */
 static const char *fs_type(void)
 {
 	const char *fs = getenv("VMC_DIRTY_FS");
 
-	return fs && *fs ? fs : "vfat";
+	return fs && *fs ? fs : "ext2";
 }
 
 /*
