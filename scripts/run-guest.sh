@@ -77,6 +77,12 @@ fi
 
 append="console=ttyS0 intel_iommu=on loglevel=3 oops=panic panic=-1 vmc.mapcache=$mapcache"
 [ "$debug" -eq 0 ] || append+=" vmc.timeout_scale=$DEBUG_SLOWDOWN"
+# The random generators run shorter there: every path, fewer draws (one
+# seed of vfio_diff_test, not two; 2000 fuzz calls, not 6000).
+if [ "$debug" -eq 1 ]; then
+	[[ $envs == *VMC_DIFF_SEEDS=* ]] || append+=" VMC_DIFF_SEEDS=1"
+	[[ $envs == *VMC_FUZZ_OPS=* ]] || append+=" VMC_FUZZ_OPS=2000"
+fi
 [ -z "$tests" ] || append+=" vmc.tests=$tests"
 [ -z "$cmd" ] || append+=" vmc.cmd=$cmd"
 [ -z "$cmd_args" ] || append+=" vmc.cmd_args=$cmd_args"
