@@ -298,13 +298,38 @@ debug_build_start() {
 	debug_build_pid=$!
 }
 
-# debug_shard NAME: shard N of VMC_LANES of the suite on kernel NAME-debug
-# (NAME:N), every VMC_LANES-th test binary in the suite's order, so that
+# Seconds each test binary took on the debug kernel (a run of 2026-12-04
+# on a busy 2-core machine): what the shards are balanced by.  A binary
+# not listed counts as 30.
+declare -A DEBUG_COST=(
+	[vfio_failnth_test]=446 [vfio_stress_test]=201 [vfio_diff_test]=150
+	[vfio_shrink_test]=141 [vfio_vm_test]=112 [vfio_batch_test]=83
+	[vfio_fuzz_test]=80 [vfio_cache_test]=68 [vfio_pfnmap_test]=61
+	[vfio_abi_test]=60 [vfio_prefetch_test]=34 [vfio_dma_test]=21
+	[vfio_lifecycle_test]=21 [vfio_unload_test]=16 [vfio_trace_test]=4
+)
+
+# debug_shard NAME:N: shard N of VMC_LANES of the suite on kernel
+# NAME-debug.  Binaries go, costliest first, to the shard with the least
+# cost so far; each shard runs its own in the suite's order, so that
 # vfio_unload_test stays the last of its guest.
 debug_shard() {
-	local k=${1%:*} n=${1##*:} lanes=${VMC_LANES:-2} t i=0 list=()
-	for t in $(make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" print-tests); do
-		[ $((i++ % lanes)) -ne "$n" ] || list+=("$t")
+	local k=${1%:*} n=${1##*:} lanes=${VMC_LANES:-2} t i best all=() list=()
+	local -a load=()
+	local -A shard=()
+	all=($(make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" print-tests))
+	for ((i = 0; i < lanes; i++)); do load[i]=0; done
+	for t in $(for t in "${all[@]}"; do echo "${DEBUG_COST[$t]:-30} $t"; done |
+		   sort -k1,1nr -k2 | cut -d' ' -f2); do
+		best=0
+		for ((i = 1; i < lanes; i++)); do
+			[ "${load[i]}" -ge "${load[best]}" ] || best=$i
+		done
+		shard[$t]=$best
+		load[best]=$((load[best] + ${DEBUG_COST[$t]:-30}))
+	done
+	for t in "${all[@]}"; do
+		[ "${shard[$t]}" -ne "$n" ] || list+=("$t")
 	done
 	"$VMC_TOP/scripts/run-guest.sh" --no-build --tests "$(IFS=,; echo "${list[*]}")" \
 		--log "$VMC_OUT/$k-debug/guest-$n.log" "$k-debug" > "$VMC_OUT/check-debug-$k-$n.log" 2>&1
