@@ -12,9 +12,9 @@
  *
  * Then the strict pair under the function_graph tracer, for this process
  * and the ioctl system call (set_graph_function), with only the functions
- * of hit_funcs[] and of the module hooked (set_ftrace_filter): a tracer
- * that hooks every kernel function costs more than the pair itself under
- * TCG.  Printed as a tree: per pair, microseconds and calls of each call
+ * of hit_funcs[] and of the module hooked (set_ftrace_filter), so that
+ * the tree stays readable; under TCG the tracer costs far more than the
+ * pair itself (both times are printed).  Printed as a tree: per pair, microseconds and calls of each call
  * path that takes at least HIT_MIN_SHARE of the traced ioctls; a path's
  * time includes the tracer's cost of the hooked functions below it.
  */
