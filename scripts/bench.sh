@@ -12,28 +12,45 @@
 #    the ring and at half of it;
 #  - a replay of every recorded trace of tools/traces on type1 and on the
 #    map-cache in each mode at 25/50/100% of the trace's working set, with
-#    plain ioctls and with the batch ioctl (VFIO_MAPCACHE_BATCH).
+#    plain ioctls and with the batch ioctl (VFIO_MAPCACHE_BATCH);
+#  - where the time of a strict-mode pin hit goes: a one-page pair against
+#    two no-op ioctls, and its profile under the function_graph tracer;
+#  - large maps as QEMU makes them for a VM without a vIOMMU: cold MAP_DMA
+#    of 256 MiB, 1 GiB and 4 GiB from 4 KiB pages, THP and hugetlbfs (2 MiB
+#    and 1 GiB pages), warm re-map, UNMAP_DMA and container close, in modes
+#    strict and off against type1, and the kernel memory each map took
+#    (/proc/meminfo for both backends, debugfs vm-<pid>/memory for ours).
+#    The guest gets LARGE_MEM of RAM (6G) and 1 GiB pages (-cpu
+#    qemu64,+pdpe1gb) when this section runs.
 # Then, on the host, tools/mapcache-sim replays the same traces with the
 # same policies and quotas, and the kernel's hit rates are compared with it.
 # Figures only: nothing here passes or fails on speed.
 #
 # Usage: scripts/bench.sh [--rounds N] [--trace-rounds N] [--records N]
-#                         [--sections srt] [NAME]
+#                         [--large-rounds N] [--sections srtlh] [NAME]
 #   --records N   replay only the first N records of each trace (default: all)
-#   --sections    any of s (sizes), r (ring), t (traces); default srt
+#   --large-rounds N  rounds of the large maps (default 3)
+#   --sections    any of s (sizes), r (ring), t (traces), l (large maps),
+#                 h (pin hit); default srtlh.  "--sections lh" runs only
+#                 the rows of issue 13.
+# The summary ends with one "bench: <name> <ratio>" line per target of
+# issue 13 (e.g. "bench: map-1g-4k-strict 3.21": time or memory over
+# type1's in the same boot; the target is at most 1.00).
 # The full console is in $VMC_OUT/NAME/bench.log.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-rounds=2 trace_rounds=5 records=0 sections=srt
+rounds=2 trace_rounds=5 records=0 sections=srtlh large_rounds=3
+LARGE_MEM=${LARGE_MEM:-6G}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) rounds=$2; shift ;;
 	--trace-rounds) trace_rounds=$2; shift ;;
 	--records) records=$2; shift ;;
 	--sections) sections=$2; shift ;;
-	-*) vmc_die "usage: bench.sh [--rounds N] [--trace-rounds N] [--records N] [--sections srt] [NAME]" ;;
+	--large-rounds) large_rounds=$2; shift ;;
+	-*) vmc_die "usage: bench.sh [--rounds N] [--trace-rounds N] [--records N] [--large-rounds N] [--sections srtlh] [NAME]" ;;
 	*) break ;;
 	esac
 	shift
@@ -63,11 +80,13 @@ if [[ $sections == *t* ]]; then
 	cp -r "$traces" "$data"
 fi
 
+guest_args=()
+[[ $sections != *l* ]] || guest_args=(--mem "$LARGE_MEM" --cpu qemu64,+pdpe1gb)
 start=$(date +%s)
 status=0
-"$VMC_TOP/scripts/run-guest.sh" --cmd vmc_bench \
-	--cmd-args "-s,$sections,-t,$trace_rounds,$rounds" \
-	--timeout 2400 --log "$log" "$name" >&2 || status=1
+"$VMC_TOP/scripts/run-guest.sh" --cmd vmc_bench "${guest_args[@]}" \
+	--cmd-args "-s,$sections,-t,$trace_rounds,-L,$large_rounds,$rounds" \
+	--timeout 3600 --log "$log" "$name" >&2 || status=1
 elapsed=$(($(date +%s) - start))
 # Only this run's initramfs carries the traces.
 rm -rf "$data"
@@ -114,7 +133,35 @@ EOT
 	grep -E '^# ring' <<< "$clean" | sed 's/^# /  /' || true
 fi
 
-[[ $sections == *t* ]] || exit $status
+summary() {
+	if [[ $sections == *h* ]]; then
+		show HIT-TABLE "Where a strict-mode pin hit goes: MAP_DMA + UNMAP_DMA of one page," \
+			"medians of 2000 pairs, against two no-op ioctls (VFIO_CHECK_EXTENSION):"
+		! grep -q '^# HIT-PROFILE-BEGIN' <<< "$clean" || show HIT-PROFILE ""
+		grep -E '^# hit: ' <<< "$clean" | sed 's/^# /  /' || true
+	fi
+	if [[ $sections == *l* ]] && grep -q '^# LARGE-TABLE-BEGIN' <<< "$clean"; then
+		show LARGE-TABLE "Large maps (a VM without a vIOMMU), medians over $large_rounds rounds, ms;" \
+			"ratio: median over rounds of the op's time over type1's in the same round:"
+		show LARGE-MEM "Kernel memory per pinned GiB, KiB: change of Slab + VmallocUsed +" \
+			"SecPageTables (/proc/meminfo) over the cold map, median; ratio to type1's" \
+			"(at least 4 KiB); debugfs: the module's own count (vm-<pid>/memory," \
+			"bytes_per_pinned_gib, strict), its vmc_pins, xarray nodes and pin arrays:"
+		grep -E '^# large' <<< "$clean" | sed 's/^# /  /' || true
+	fi
+	if grep -q '^bench: ' <<< "$clean"; then
+		echo
+		echo "Targets of issue 13 (at most 1.00 each):"
+		grep '^bench: ' <<< "$clean"
+	fi
+}
+
+if [[ $sections != *t* ]]; then
+	summary
+	echo
+	echo "Full log: $log"
+	exit $status
+fi
 show TRACE-TABLE "Replay of the recorded traces (tools/traces)$([ "$records" -eq 0 ] ||
 	echo ", first $records records of each"), $trace_rounds rounds:"
 cat <<'EOT'
@@ -183,6 +230,7 @@ rm -f "$VMC_OUT/$name/sim-row.csv"
 echo "  $compared rows compared, $flagged off by more than 1 point; largest |delta| $worst points."
 grep '^# simcmp ' <<< "$clean" | awk '$6 == 1' | grep -q . ||
 	echo "  prefetch (strict lru at 50%): n/a (the module has no /sys/kernel/vfio_mapcache/<pid>/prefetch)"
+summary
 echo
 echo "Full log: $log"
 [ "$status" -eq 0 ] || vmc_log "bench: the guest run failed (log: $log)"

@@ -18,6 +18,10 @@
 #   --no-build         reuse out/NAME/initramfs.cpio.gz
 #   --env VAR=VALUE    set VAR in the tests' environment (repeatable; no
 #                      spaces; e.g. VMC_FUZZ_SEED=123 to replay a fuzz seed)
+#   --mem SIZE         guest RAM, as QEMU's -m (default 1G)
+#   --cpu MODEL        QEMU's -cpu (default: QEMU's own, qemu64); e.g.
+#                      qemu64,+pdpe1gb for 1 GiB pages in the guest
+#   --append ARGS      more guest kernel command line (one word, or quoted)
 #
 # VMC_QEMU_TRACE=PATTERN adds a QEMU trace event pattern to the log (e.g.
 # 'vtd_inv_desc_iotlb*' to see the IOTLB invalidations the guest issues).
@@ -38,7 +42,7 @@ SPLAT='BUG:|WARNING:|Oops|Call Trace|general protection|Kernel panic'
 SPLAT+='|KASAN|possible circular locking|inconsistent lock state|possible recursive locking'
 SPLAT+='|suspicious RCU usage|sleeping function called from invalid context|non-static key'
 SPLAT+='|unreferenced object|ODEBUG'
-tests= cmd= cmd_args= cm= mapcache=1 timeout= log= build=1 envs=
+tests= cmd= cmd_args= cm= mapcache=1 timeout= log= build=1 envs= mem=1G cpu=() extra=
 
 while [ $# -gt 1 ]; do
 	case $1 in
@@ -50,6 +54,9 @@ while [ $# -gt 1 ]; do
 	--timeout) timeout=$2; shift ;;
 	--log) log=$2; shift ;;
 	--no-build) build=0 ;;
+	--mem) mem=$2; shift ;;
+	--cpu) cpu=(-cpu "$2"); shift ;;
+	--append) extra+=" $2"; shift ;;
 	--env)
 		[[ $2 =~ ^[A-Z_][A-Z0-9_]*=[^[:space:]]*$ ]] || vmc_die "--env wants VAR=VALUE, not '$2'"
 		envs+=" $2"; shift ;;
@@ -87,7 +94,7 @@ fi
 [ -z "$cmd" ] || append+=" vmc.cmd=$cmd"
 [ -z "$cmd_args" ] || append+=" vmc.cmd_args=$cmd_args"
 # The kernel hands NAME=VALUE parameters it does not know to /init's environment.
-append+=$envs
+append+=$envs$extra
 
 vmc_log "guest $name: booting $KREL (timeout ${timeout}s, log $log)"
 start=$(date +%s)
@@ -97,7 +104,8 @@ start=$(date +%s)
 # DMAR fault lands in the log next to the test that caused it.
 # Three edu devices, each its own IOMMU group: two containers of one VM
 # and a second VM at once (vfio_stress_test).
-timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg,thread=single -machine q35 -m 1G -smp 2 \
+timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg,thread=single -machine q35 -m "$mem" -smp 2 \
+	"${cpu[@]}" \
 	-device "intel-iommu,intremap=on$cm" -device edu -device edu -device edu \
 	-kernel "$KIMAGE" -initrd "$initrd" -append "$append" \
 	-display none -monitor none -serial stdio -no-reboot \

@@ -46,6 +46,8 @@ void *vmc_open(unsigned long arg)
 		kfree(c);
 		return ERR_PTR(ret);
 	}
+	if (c->vm)
+		atomic_long_inc(&c->vm->mem.containers);
 	c->id = atomic_inc_return(&vmc_container_ids);
 	c->pid = task_tgid_nr(current);
 	vmc_debugfs_add(c);
@@ -104,6 +106,8 @@ void vmc_release(void *iommu_data)
 		vmc_domain_free(d);
 	mutex_unlock(&c->lock);
 	WARN_ON_ONCE(c->stats.pinned_pages);
+	if (c->vm)
+		atomic_long_dec(&c->vm->mem.containers);
 	vmc_vm_put(c->vm);
 	kfree(c->iova_ranges);
 	mutex_destroy(&c->lock);

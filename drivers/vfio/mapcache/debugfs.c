@@ -8,10 +8,13 @@
  * /sys/kernel/debug/vfio_mapcache/vm-<pid>/stats        one VM's pin cache
  * /sys/kernel/debug/vfio_mapcache/vm-<pid>/pins         its pinned pages
  * /sys/kernel/debug/vfio_mapcache/vm-<pid>/xlates       its cached translations
+ * /sys/kernel/debug/vfio_mapcache/vm-<pid>/memory       its kernel memory
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
+#include <linux/math64.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
 
 #include "vmc.h"
 
@@ -113,6 +116,54 @@ static int vmc_vm_xlates_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vmc_vm_xlates);
 
+/*
+ * Kernel memory of the VM's own objects: what each kind counts and its
+ * bytes, each object at its slab or kmalloc size (slab page overhead and
+ * the IOMMU driver's page tables not included); then per pinned GiB.
+ */
+static int vmc_vm_memory_show(struct seq_file *m, void *unused)
+{
+	struct vmc_vm *vm = m->private;
+	struct vmc_vm_mem *mem = &vm->mem;
+	u64 pins, xa_nodes, dmas, dma_arrays, policy, pf, containers, total, pinned;
+
+	mutex_lock(&vm->lock);
+	xa_nodes = vmc_pc_xa_nodes(vm);
+	policy = vmc_pc_policy_bytes(vm);
+	pf = vmc_pf_bytes(vm);
+	pinned = vm->pinned_pages;
+	mutex_unlock(&vm->lock);
+	pins = atomic_long_read(&mem->pins);
+	dmas = atomic_long_read(&mem->dmas);
+	dma_arrays = atomic_long_read(&mem->dma_pin_bytes);
+	containers = atomic_long_read(&mem->containers);
+	pinned += atomic_long_read(&mem->own_pinned);
+	total = pins * vmc_pin_obj_size() + xa_nodes * sizeof(struct xa_node) +
+		dmas * vmc_dma_obj_size() + dma_arrays + policy + pf +
+		containers * kmalloc_size_roundup(sizeof(struct vmc_container)) +
+		kmalloc_size_roundup(sizeof(*vm));
+
+	seq_printf(m, "pin_objects %llu\n", pins);
+	seq_printf(m, "pin_bytes %llu\n", pins * vmc_pin_obj_size());
+	seq_printf(m, "xarray_nodes %llu\n", xa_nodes);
+	seq_printf(m, "xarray_bytes %llu\n", xa_nodes * sizeof(struct xa_node));
+	seq_printf(m, "dma_objects %llu\n", dmas);
+	seq_printf(m, "dma_bytes %llu\n", dmas * vmc_dma_obj_size());
+	seq_printf(m, "dma_pin_array_bytes %llu\n", dma_arrays);
+	seq_printf(m, "policy_bytes %llu\n", policy);
+	seq_printf(m, "prefetch_bytes %llu\n", pf);
+	seq_printf(m, "containers %llu\n", containers);
+	seq_printf(m, "container_bytes %llu\n",
+		   containers * kmalloc_size_roundup(sizeof(struct vmc_container)));
+	seq_printf(m, "vm_bytes %zu\n", kmalloc_size_roundup(sizeof(*vm)));
+	seq_printf(m, "total_bytes %llu\n", total);
+	seq_printf(m, "pinned_pages %llu\n", pinned);
+	seq_printf(m, "bytes_per_pinned_gib %llu\n",
+		   pinned ? div64_u64(total * (SZ_1G >> PAGE_SHIFT), pinned) : 0);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vmc_vm_memory);
+
 void vmc_debugfs_add_vm(struct vmc_vm *vm)
 {
 	char name[32];
@@ -123,6 +174,7 @@ void vmc_debugfs_add_vm(struct vmc_vm *vm)
 	debugfs_create_file("stats", 0400, vm->debugfs, vm, &vmc_vm_stats_fops);
 	debugfs_create_file("pins", 0400, vm->debugfs, vm, &vmc_vm_pins_fops);
 	debugfs_create_file("xlates", 0400, vm->debugfs, vm, &vmc_vm_xlates_fops);
+	debugfs_create_file("memory", 0400, vm->debugfs, vm, &vmc_vm_memory_fops);
 }
 
 /* Waits for readers in flight; NULL and error pointers are no-ops. */

@@ -41,6 +41,31 @@ void vmc_dma_module_exit(void)
 	kmem_cache_destroy(vmc_dma_cache);
 }
 
+/* Bytes of one vmc_dma in its slab cache (alignment included). */
+size_t vmc_dma_obj_size(void)
+{
+	return kmem_cache_size(vmc_dma_cache);
+}
+
+/* A vmc_dma of @c goes: off its VM's count (debugfs memory). */
+static void vmc_dma_cache_free(struct vmc_dma *dma)
+{
+	if (dma->c->vm)
+		atomic_long_dec(&dma->c->vm->mem.dmas);
+	kmem_cache_free(vmc_dma_cache, dma);
+}
+
+/* Free @dma's array of pins, and take it off its VM's count. */
+static void vmc_dma_pins_free(struct vmc_dma *dma)
+{
+	if (dma->c->vm)
+		atomic_long_sub(dma->pins_bytes, &dma->c->vm->mem.dma_pin_bytes);
+	dma->pins_bytes = 0;
+	if (dma->pins != &dma->pin1)
+		kvfree(dma->pins);
+	dma->pins = NULL;
+}
+
 /* See vmc_dma_find(): the tree, when the hint does not answer. */
 struct vmc_dma *vmc_dma_find_tree(struct vmc_container *c, u64 iova, u64 last)
 {
@@ -170,9 +195,9 @@ static void vmc_unpin_pages(struct vmc_container *c, struct page **pages,
 
 void vmc_dma_free(struct vmc_dma *dma)
 {
-	if (dma->pins != &dma->pin1)
-		kvfree(dma->pins);
-	kmem_cache_free(vmc_dma_cache, dma);
+	if (dma->pins)
+		vmc_dma_pins_free(dma);
+	vmc_dma_cache_free(dma);
 }
 
 /* Unmapped cached mappings give their live references back to the VM's cache. */
@@ -350,7 +375,7 @@ static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool la
 	/* The mm may be another process's, gone but for our grab: drop it last. */
 	vmc_unaccount(dma->mm, (dma->size >> PAGE_SHIFT) - dma->nr_rsvd);
 	mmdrop(dma->mm);
-	kmem_cache_free(vmc_dma_cache, dma);
+	vmc_dma_cache_free(dma);
 }
 
 /* Every live mapping goes; cached ones are left to vmc_xc_drop_container(). */
@@ -674,6 +699,11 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 		dma->size = 0;
 		return -ENOMEM;
 	}
+	/* At most INT_MAX: see VMC_CACHE_MAX_PAGES. */
+	if (nr > 1)
+		dma->pins_bytes = vmc_kv_bytes(dma->pins, nr * sizeof(*dma->pins));
+	if (c->vm)
+		atomic_long_add(dma->pins_bytes, &c->vm->mem.dma_pin_bytes);
 	ret = vmc_pc_get(c->vm, dma->vaddr, nr, dma->prot & IOMMU_WRITE, dma->pins,
 			 vmc_dma_pending(c));
 	if (ret == -EAGAIN) {
@@ -687,9 +717,7 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 				 dma->pins, false);
 	}
 	if (ret) {
-		if (dma->pins != &dma->pin1)
-			kvfree(dma->pins);
-		dma->pins = NULL;
+		vmc_dma_pins_free(dma);
 		/* GUP refused a page: VM_PFNMAP memory is mapped as type1 does. */
 		if (ret == -EFAULT)
 			return vmc_dma_pin_map(c, dma, dma->size);
@@ -731,6 +759,8 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 	dma = kmem_cache_zalloc(vmc_dma_cache, GFP_KERNEL_ACCOUNT);
 	if (!dma)
 		return -ENOMEM;
+	if (c->vm)
+		atomic_long_inc(&c->vm->mem.dmas);
 	RB_CLEAR_NODE(&dma->vnode);
 	dma->iova = iova;
 	dma->size = size;

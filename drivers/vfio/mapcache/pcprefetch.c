@@ -415,7 +415,7 @@ static unsigned long vmc_pf_gup(struct vmc_vm *vm, struct vmc_pf_plan *plan, boo
 	mmap_read_unlock(vm->mm);
 	/* The pins, with no lock held: a page without one is let go. */
 	for (k = 0; k < plan->nr; k++) {
-		struct vmc_pin *pin = pages[k] ? vmc_pin_alloc() : NULL;
+		struct vmc_pin *pin = pages[k] ? vmc_pin_alloc(vm) : NULL;
 
 		if (pin) {
 			pin->page = pages[k];
@@ -429,7 +429,7 @@ static unsigned long vmc_pf_gup(struct vmc_vm *vm, struct vmc_pf_plan *plan, boo
 }
 
 /* Give back what vmc_pf_gup() pinned, before it was charged. */
-static void vmc_pf_unpin_all(struct vmc_pf_plan *plan)
+static void vmc_pf_unpin_all(struct vmc_vm *vm, struct vmc_pf_plan *plan)
 {
 	unsigned int k;
 
@@ -437,7 +437,7 @@ static void vmc_pf_unpin_all(struct vmc_pf_plan *plan)
 		if (!plan->pin[k])
 			continue;
 		unpin_user_page(plan->pin[k]->page);
-		vmc_pin_free(plan->pin[k]);
+		vmc_pin_free(vm, plan->pin[k]);
 		plan->pin[k] = NULL;
 	}
 }
@@ -485,7 +485,7 @@ static void vmc_pf_insert(struct vmc_vm *vm, struct vmc_pf_plan *plan, bool writ
 			continue;
 		unpin_user_page(pin->page);
 		atomic_long_inc(&vm->unaccount);
-		vmc_pin_free(pin);
+		vmc_pin_free(vm, pin);
 	}
 }
 
@@ -529,10 +529,29 @@ void vmc_pf_map(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr_pages,
 		mmu_interval_read_begin(&vm->notifier);
 		got = vmc_pf_gup(vm, &plan, write);
 		if (got && vmc_pc_charge(vm, got))
-			vmc_pf_unpin_all(&plan);	/* RLIMIT_MEMLOCK: no guesses */
+			vmc_pf_unpin_all(vm, &plan);	/* RLIMIT_MEMLOCK: no guesses */
 		mutex_lock(&vm->lock);
 		list_del(&win.node);
 		vmc_pf_insert(vm, &plan, write, win.raced);
 		mutex_unlock(&vm->lock);
 	}
+}
+
+/**
+ * vmc_pf_bytes() - kernel memory of the VM's access graph
+ * @vm: the VM (lock held)
+ *
+ * Return: bytes of the graph, its nodes and its hash table; 0 while
+ * prefetching is off.
+ */
+size_t vmc_pf_bytes(struct vmc_vm *vm)
+{
+	struct vmc_ag *ag = vm->ag;
+
+	lockdep_assert_held(&vm->lock);
+	if (!ag)
+		return 0;
+	return kmalloc_size_roundup(sizeof(*ag)) +
+	       vmc_kv_bytes(ag->nodes, ag->nr_nodes * sizeof(*ag->nodes)) +
+	       vmc_kv_bytes(ag->buckets, BIT(ag->bucket_bits) * sizeof(*ag->buckets));
 }

@@ -86,18 +86,27 @@ void vmc_pc_module_exit(void)
 	kmem_cache_destroy(vmc_pin_cache);
 }
 
-struct vmc_pin *vmc_pin_alloc(void)
+struct vmc_pin *vmc_pin_alloc(struct vmc_vm *vm)
 {
 	struct vmc_pin *pin = kmem_cache_zalloc(vmc_pin_cache, GFP_KERNEL_ACCOUNT);
 
-	if (pin)
+	if (pin) {
 		INIT_LIST_HEAD(&pin->idle);
+		atomic_long_inc(&vm->mem.pins);
+	}
 	return pin;
 }
 
-void vmc_pin_free(struct vmc_pin *pin)
+void vmc_pin_free(struct vmc_vm *vm, struct vmc_pin *pin)
 {
+	atomic_long_dec(&vm->mem.pins);
 	kmem_cache_free(vmc_pin_cache, pin);
+}
+
+/* Bytes of one vmc_pin in its slab cache (alignment included). */
+size_t vmc_pin_obj_size(void)
+{
+	return kmem_cache_size(vmc_pin_cache);
 }
 
 /*
@@ -223,6 +232,84 @@ u64 vmc_pc_candidates(struct vmc_vm *vm)
 	return READ_ONCE(vm->policy.stats.nr_cand);
 }
 
+/**
+ * vmc_pc_xa_nodes() - nodes of the VM's xarray of pins
+ * @vm: the VM (lock held)
+ *
+ * The array's cost beside the pins, one struct xa_node each, counted by a
+ * walk of its tree.  Under its xa_lock: maps in flight reserve slots
+ * without vmc_vm.lock.
+ *
+ * Return: the number of nodes.
+ */
+unsigned long vmc_pc_xa_nodes(struct vmc_vm *vm)
+{
+	struct xarray *xa = &vm->pins;
+	unsigned long nr = 0;
+	unsigned int off = 0;
+	struct xa_node *node;
+	void *entry;
+
+	lockdep_assert_held(&vm->lock);
+	xa_lock(xa);
+	entry = xa_head_locked(xa);
+	if (!xa_is_node(entry))
+		goto out;
+	node = xa_to_node(entry);
+	nr = 1;
+	for (;;) {
+		/* Down into the next child node, if any is left in this one. */
+		if (node->shift && off < XA_CHUNK_SIZE) {
+			entry = xa_entry_locked(xa, node, off++);
+			if (xa_is_node(entry)) {
+				node = xa_to_node(entry);
+				off = 0;
+				nr++;
+			}
+			continue;
+		}
+		/* Done with this node: on with its parent's next slot. */
+		if (!xa_parent_locked(xa, node))
+			break;
+		off = node->offset + 1;
+		node = xa_parent_locked(xa, node);
+	}
+out:
+	xa_unlock(xa);
+	return nr;
+}
+
+static size_t vmc_ghosts_bytes(struct vmc_policy_mem *mem)
+{
+	return vmc_kv_bytes(mem->ghosts, mem->nr_ghosts * sizeof(*mem->ghosts)) +
+	       vmc_kv_bytes(mem->buckets, mem->nr_buckets * sizeof(*mem->buckets));
+}
+
+/**
+ * vmc_pc_policy_bytes() - kernel memory of the VM's eviction history
+ * @vm: the VM (lock held)
+ *
+ * The policy's per-page nodes live in the vmc_pins; this is what it keeps
+ * beside them, sized by the quota: LIRS's and DUEL's ghosts and hash
+ * tables, DUEL's shadow caches.
+ *
+ * Return: bytes.
+ */
+size_t vmc_pc_policy_bytes(struct vmc_vm *vm)
+{
+	struct vmc_duel *d = vm->pmem.duel;
+	size_t bytes;
+
+	lockdep_assert_held(&vm->lock);
+	bytes = vmc_ghosts_bytes(&vm->pmem);
+	if (d)
+		bytes += kmalloc_size_roundup(sizeof(*d)) +
+			 vmc_kv_bytes(d->ents, d->nr_ents * sizeof(*d->ents)) +
+			 vmc_kv_bytes(d->buckets, d->nr_buckets * sizeof(*d->buckets)) +
+			 vmc_ghosts_bytes(&d->mem);
+	return bytes;
+}
+
 /*
  * Whether dirtying @page needs its page lock: a page of a file whose
  * writeback tracks dirt.  Anonymous and shmem pages (swap-backed) and
@@ -258,6 +345,8 @@ static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 	vmc_vm_stat(vm, unpins, 1);
 	vmc_vm_stat(vm, pinned_pages, -1ULL);
 	if (defer) {
+		/* Out of the VM now: vmc_dirty_unpin() frees it. */
+		atomic_long_dec(&vm->mem.pins);
 		spin_lock(&vmc_dirty_lock);
 		list_add_tail(&pin->idle, &vmc_dirty_pins);
 		spin_unlock(&vmc_dirty_lock);
@@ -265,7 +354,7 @@ static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 		return;
 	}
 	unpin_user_page(pin->page);
-	kmem_cache_free(vmc_pin_cache, pin);
+	vmc_pin_free(vm, pin);
 }
 
 /*
@@ -719,7 +808,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 		vmc_pin_forget(vm, old);
 	/* The slot was reserved before the lock: nothing to allocate. */
 	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_NOWAIT | __GFP_ACCOUNT))) {
-		kmem_cache_free(vmc_pin_cache, pin);
+		vmc_pin_free(vm, pin);
 		return NULL;
 	}
 	pin->page = page;
@@ -898,7 +987,7 @@ static int vmc_pc_prealloc(struct vmc_vm *vm, unsigned long vaddr, unsigned long
 	for (i = 0; i < nr; i++) {
 		if (pins[i])
 			continue;
-		pin = vmc_pin_alloc();
+		pin = vmc_pin_alloc(vm);
 		if (!pin)
 			return -ENOMEM;
 		list_add(&pin->pn.link.node, fresh);
@@ -909,13 +998,13 @@ static int vmc_pc_prealloc(struct vmc_vm *vm, unsigned long vaddr, unsigned long
 }
 
 /* Free the preallocated pins the insertion did not use. */
-static void vmc_pc_fresh_free(struct list_head *fresh)
+static void vmc_pc_fresh_free(struct vmc_vm *vm, struct list_head *fresh)
 {
 	struct vmc_pin *pin, *tmp;
 
 	list_for_each_entry_safe(pin, tmp, fresh, pn.link.node) {
 		list_del(&pin->pn.link.node);
-		kmem_cache_free(vmc_pin_cache, pin);
+		vmc_pin_free(vm, pin);
 	}
 }
 
@@ -933,7 +1022,7 @@ static void vmc_pc_prealloc_end(struct vmc_vm *vm, unsigned long vaddr, unsigned
 {
 	unsigned long i, vpn = vaddr >> PAGE_SHIFT;
 
-	vmc_pc_fresh_free(fresh);
+	vmc_pc_fresh_free(vm, fresh);
 	xa_lock(&vm->pins);
 	if (release && vm->reservers == 1)
 		for (i = 0; i < nr; i++)

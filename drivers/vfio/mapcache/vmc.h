@@ -23,9 +23,11 @@
 #include <linux/iommu.h>
 #include <linux/list.h>
 #include <linux/kobject.h>
+#include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/xarray.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
@@ -150,6 +152,27 @@ struct vmc_pin {
 struct vmc_vm_sysfs;
 
 /**
+ * struct vmc_vm_mem - objects of a VM's own, counted as they come and go
+ * @pins: vmc_pins: in the cache, stale, or preallocated by maps in flight
+ * @dmas: vmc_dmas of the VM's containers (live mappings, cached and dead
+ *        translations)
+ * @dma_pin_bytes: bytes of those mappings' arrays of pins, as allocated
+ * @containers: containers of the VM
+ * @own_pinned: pages the VM's containers pinned themselves, outside the
+ *              cache (mode off, or maps made by another process)
+ *
+ * For debugfs (vm-<pid>/memory): what the VM costs in kernel memory beside
+ * the pages it pins.  Atomics: updated under different locks.
+ */
+struct vmc_vm_mem {
+	atomic_long_t pins;
+	atomic_long_t dmas;
+	atomic_long_t dma_pin_bytes;
+	atomic_long_t containers;
+	atomic_long_t own_pinned;
+};
+
+/**
  * struct vmc_gup_window - the pages a map is pinning outside vm->lock
  * @node: link in vmc_vm.gups (vm->lock)
  * @start: first byte
@@ -230,6 +253,7 @@ struct vmc_gup_window {
  * @requests: MAP_DMA and UNMAP_DMA requests of all its containers, counted
  *            without the lock (shown as map_requests, unmap_requests)
  * @debugfs: the VM's debugfs directory, NULL once hidden (vmc_vms_lock)
+ * @mem: its kernel memory, for debugfs
  *
  * A VM lives as long as its mm or its last container, whichever goes last:
  * its settings outlast containers that close and open again, its pins do
@@ -275,6 +299,7 @@ struct vmc_vm {
 	struct work_struct unaccount_work;
 	atomic64_t requests[2];
 	struct dentry *debugfs;
+	struct vmc_vm_mem mem;
 };
 
 /**
@@ -342,6 +367,8 @@ enum vmc_dma_state {
  *         container's lock but for CACHED to DEAD); a LIVE mapping only
  *         changes under its container's lock, which may test for LIVE
  *         without vmc_vm.lock
+ * @pins_bytes: kernel memory of @pins when allocated (not @pin1), for
+ *              vmc_vm_mem
  * @mm: the mm that was pinned (a grab, not a user reference)
  * @pins: the VM's pins of each page, when the pin cache serves it; NULL
  *        when the mapping pinned its pages itself (mode off)
@@ -364,6 +391,7 @@ struct vmc_dma {
 	unsigned long vaddr;
 	int prot;
 	u8 state;
+	u32 pins_bytes;
 	struct mm_struct *mm;
 	struct vmc_pin **pins;
 	unsigned long nr_pins;
@@ -495,8 +523,11 @@ void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr
 void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages);
 void vmc_pc_xlate_put(struct vmc_vm *vm, struct vmc_pin *pin);
 /* pincache.c, for pcprefetch.c */
-struct vmc_pin *vmc_pin_alloc(void);
-void vmc_pin_free(struct vmc_pin *pin);
+struct vmc_pin *vmc_pin_alloc(struct vmc_vm *vm);
+void vmc_pin_free(struct vmc_vm *vm, struct vmc_pin *pin);
+size_t vmc_pin_obj_size(void);
+unsigned long vmc_pc_xa_nodes(struct vmc_vm *vm);
+size_t vmc_pc_policy_bytes(struct vmc_vm *vm);
 void vmc_pc_evict_take(struct vmc_vm *vm, struct vmc_pnode *pn, struct list_head *victims);
 void vmc_pc_evict_finish(struct vmc_vm *vm, struct list_head *victims);
 u64 vmc_pc_candidates(struct vmc_vm *vm);
@@ -528,6 +559,7 @@ static inline void vmc_pf_record(struct vmc_vm *vm, unsigned long vpn)
 }
 
 void vmc_pf_done(struct vmc_vm *vm, struct vmc_pin *pin, bool useful);
+size_t vmc_pf_bytes(struct vmc_vm *vm);
 
 /* container.c */
 void *vmc_open(unsigned long arg);
@@ -552,6 +584,7 @@ static inline bool vmc_iova_valid(struct vmc_container *c, u64 iova, u64 last)
 /* dma.c */
 int vmc_dma_module_init(void);
 void vmc_dma_module_exit(void);
+size_t vmc_dma_obj_size(void);
 struct vmc_dma *vmc_dma_find_tree(struct vmc_container *c, u64 iova, u64 last);
 
 static inline unsigned int vmc_dma_hint(u64 iova)
@@ -659,6 +692,9 @@ static inline void vmc_stat_add(struct vmc_container *c, size_t offset, u64 n)
 	lockdep_assert_held(&c->lock);
 	*(u64 *)((char *)&c->stats + offset) += n;
 	atomic64_add(n, &vmc_totals[offset / sizeof(u64)]);
+	/* A constant at every call site: the test folds away. */
+	if (offset == offsetof(struct vmc_stats, pinned_pages) && c->vm)
+		atomic_long_add(n, &c->vm->mem.own_pinned);
 }
 
 static inline void vmc_stat_sub(struct vmc_container *c, size_t offset, u64 n)
@@ -666,6 +702,16 @@ static inline void vmc_stat_sub(struct vmc_container *c, size_t offset, u64 n)
 	lockdep_assert_held(&c->lock);
 	*(u64 *)((char *)&c->stats + offset) -= n;
 	atomic64_sub(n, &vmc_totals[offset / sizeof(u64)]);
+	if (offset == offsetof(struct vmc_stats, pinned_pages) && c->vm)
+		atomic_long_sub(n, &c->vm->mem.own_pinned);
+}
+
+/* Bytes that a kvmalloc()ed block of @size bytes at @p takes. */
+static inline size_t vmc_kv_bytes(const void *p, size_t size)
+{
+	if (!p)
+		return 0;
+	return is_vmalloc_addr(p) ? PAGE_ALIGN(size) : kmalloc_size_roundup(size);
 }
 
 static inline void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n)

@@ -39,10 +39,15 @@
  * batch, the counters being the last round's.  A batch ioctl the module
  * does not have (ENOTTY) makes its rows "n/a".
  *
- *   vmc_bench [-s SECTIONS] [-t TRACE_ROUNDS] [ROUNDS]
+ * Then (issue 13) the large maps of a VM without a vIOMMU
+ * (vmc_bench_large.c) and where the time of a strict pin hit goes
+ * (vmc_bench_hit.c).
  *
- * SECTIONS: any of s (sizes), r (ring), t (traces); default srt.  ROUNDS:
- * default 2; TRACE_ROUNDS: default 5.
+ *   vmc_bench [-s SECTIONS] [-t TRACE_ROUNDS] [-L LARGE_ROUNDS] [ROUNDS]
+ *
+ * SECTIONS: any of s (sizes), r (ring), t (traces), l (large maps), h (pin
+ * hit); default srtlh.  ROUNDS: default 2; TRACE_ROUNDS: default 5;
+ * LARGE_ROUNDS: default 3.
  *
  * Prints the tables between "# BENCH-TABLE-BEGIN" and "# BENCH-TABLE-END",
  * "# RING-TABLE-BEGIN" and "# RING-TABLE-END", and one per trace between
@@ -59,6 +64,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmc_bench.h"
 #include "vmc_replay.h"
 
 #define RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
@@ -870,17 +876,19 @@ static int ring_section(unsigned int rounds, uint8_t *buf)
 
 int main(int argc, char **argv)
 {
-	unsigned int rounds = 2, trace_rounds = 5;
-	const char *sections = "srt";
+	unsigned int rounds = 2, trace_rounds = 5, large_rounds = 3;
+	const char *sections = "srtlh";
 	bool ours = vmc_mapcache_loaded();
 	uint8_t *raw = NULL, *buf;
 	int opt, total = 0;
 
-	while ((opt = getopt(argc, argv, "s:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:t:L:")) != -1) {
 		if (opt == 's')
 			sections = optarg;
 		else if (opt == 't')
 			trace_rounds = atoi(optarg);
+		else if (opt == 'L')
+			large_rounds = atoi(optarg);
 	}
 	if (optind < argc)
 		rounds = atoi(argv[optind]);
@@ -908,6 +916,12 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (strchr(sections, 't') && trace_section(trace_rounds))
+		return 1;
+	fflush(stdout);
+	if (strchr(sections, 'h') && ours && hit_section())
+		return 1;
+	fflush(stdout);
+	if (strchr(sections, 'l') && ours && large_section(large_rounds))
 		return 1;
 	printf("# vmc_bench: done (%d pairs per backend)\n", total);
 	return 0;

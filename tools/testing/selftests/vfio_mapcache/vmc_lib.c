@@ -522,6 +522,37 @@ bool vmc_vm_has(const char *file)
 	return !access(path, F_OK);
 }
 
+int vmc_vm_reset(void)
+{
+	static const char *const files[] = {
+		"quota_bytes", "idle_ms", "policy", "prefetch_depth", "prefetch", "mode",
+	};
+	char path[128], val[64];
+	unsigned int i;
+	ssize_t n;
+	int fd, ret;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), MODPARAM_DIR "/default_%s", files[i]);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;	/* a module without that setting */
+		n = read(fd, val, sizeof(val) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		val[n] = '\0';
+		val[strcspn(val, "\n")] = '\0';
+		/* A bool parameter reads Y or N. */
+		if (!strcmp(val, "Y") || !strcmp(val, "N"))
+			snprintf(val, sizeof(val), "%d", val[0] == 'Y');
+		ret = vmc_vm_write(files[i], val);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 void vmc_one_cpu(void)
 {
 	cpu_set_t one;

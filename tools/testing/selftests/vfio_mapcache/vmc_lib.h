@@ -138,6 +138,12 @@ int vmc_wrap_errno(void);
 int vmc_vm_write(const char *file, const char *val);
 long long vmc_vm_read_ll(const char *file);
 bool vmc_vm_has(const char *file);
+/*
+ * Give this process's VM the module's defaults again (default_* module
+ * parameters: quota, idle window, policy, mode, prefetch): a VM's settings
+ * outlive its containers.  0 or the first -errno.
+ */
+int vmc_vm_reset(void);
 
 #define test_map(iova, vaddr, size, flags) \
 	ASSERT_EQ(0, _vmc_map(self->env.container, iova, vaddr, size, flags))
