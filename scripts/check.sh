@@ -252,33 +252,26 @@ build_tests() {
 
 guest_one() { "$VMC_TOP/scripts/run-guest.sh" "$1" > "$VMC_OUT/check-guest-$1.log" 2>&1; }
 
-tier_guest() {
-	local k
-	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
-		{ cat "$VMC_OUT/fetch.log"; count guest 0 1 0; return; }
-	build_tests
-	rm -f "$VMC_OUT"/check-guest-*.log
-	in_lanes guest_one "${kernels[@]}"
-	for k in "${kernels[@]}"; do
-		tally "guest $k" "$VMC_OUT/check-guest-$k.log" "$VMC_OUT/$k/guest.log"
-	done
-}
-
 # The install tier: one line per step in the guest, counted like the
 # guest tier's.
 install_one() { "$VMC_TOP/scripts/install-test.sh" "$1" > "$VMC_OUT/check-install-$1.log" 2>&1; }
 
-tier_install() {
-	local k
+# per_kernel TIER: TIER_one on every kernel, in lanes, then each kernel's
+# log counted as "TIER NAME" (guest, install).
+per_kernel() {
+	local tier=$1 k
 	"$VMC_TOP/scripts/fetch-kernels.sh" "${kernels[@]}" > "$VMC_OUT/fetch.log" 2>&1 ||
-		{ cat "$VMC_OUT/fetch.log"; count install 0 1 0; return; }
+		{ cat "$VMC_OUT/fetch.log"; count "$tier" 0 1 0; return; }
 	build_tests
-	rm -f "$VMC_OUT"/check-install-*.log
-	in_lanes install_one "${kernels[@]}"
+	rm -f "$VMC_OUT/check-$tier"-*.log
+	in_lanes "${tier}_one" "${kernels[@]}"
 	for k in "${kernels[@]}"; do
-		tally "install $k" "$VMC_OUT/check-install-$k.log" "$VMC_OUT/$k/install.log"
+		tally "$tier $k" "$VMC_OUT/check-$tier-$k.log" "$VMC_OUT/$k/$tier.log"
 	done
 }
+
+tier_guest() { per_kernel guest; }
+tier_install() { per_kernel install; }
 
 # The debug kernels are built in the background from the start of the run,
 # at the lowest CPU priority, so that the build takes what the guests of
