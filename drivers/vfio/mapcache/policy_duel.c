@@ -59,6 +59,12 @@ static struct vmc_shadow *vmc_duel_find(struct vmc_duel *d, u64 key)
 	return NULL;
 }
 
+/* The shadows' entry of @key, if the duel samples @key and has one. */
+static struct vmc_shadow *vmc_duel_entry(struct vmc_duel *d, u64 key)
+{
+	return d && vmc_duel_sampled(d, key) ? vmc_duel_find(d, key) : NULL;
+}
+
 static void vmc_duel_put(struct vmc_duel *d, struct vmc_shadow *e)
 {
 	hlist_del(&e->hash);
@@ -153,12 +159,9 @@ static void vmc_duel_access(struct vmc_policy *pol, u64 key)
 static void vmc_duel_release(struct vmc_policy *pol, u64 key)
 {
 	struct vmc_duel *d = pol->mem.duel;
-	struct vmc_shadow *e;
+	struct vmc_shadow *e = vmc_duel_entry(d, key);
 	int i;
 
-	if (!d || !vmc_duel_sampled(d, key))
-		return;
-	e = vmc_duel_find(d, key);
 	if (!e)
 		return;
 	for (i = 0; i < 2; i++) {
@@ -173,12 +176,9 @@ static void vmc_duel_release(struct vmc_policy *pol, u64 key)
 static void vmc_duel_forget(struct vmc_policy *pol, u64 key)
 {
 	struct vmc_duel *d = pol->mem.duel;
-	struct vmc_shadow *e;
+	struct vmc_shadow *e = vmc_duel_entry(d, key);
 	int i;
 
-	if (!d || !vmc_duel_sampled(d, key))
-		return;
-	e = vmc_duel_find(d, key);
 	for (i = 0; e && i < 2; i++)
 		if (e->in & BIT(i))
 			vmc_duel_shadow_del(d, i, &e->pn[i], VMC_DEL_DROP);
