@@ -437,27 +437,6 @@ static unsigned int fi_disarm(struct __test_metadata *_metadata,
 
 /* ---- state checks ---- */
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Module-wide pinned pages once they equal @want, or after ~3 s (a release
- * may go through a work item: poll, never time). */
-static long long pinned_settles_at(long long want)
-{
-	long long v = vmc_pinned_pages();
-	int i;
-
-	for (i = 0; i < 300 && v != want; i++) {
-		sleep_ms(10);
-		v = vmc_pinned_pages();
-	}
-	return v;
-}
-
 static void take_baseline(struct _test_data_failnth *self)
 {
 	self->base_module = vmc_pinned_pages();
@@ -468,7 +447,7 @@ static void take_baseline(struct _test_data_failnth *self)
 
 static void check_baseline(struct __test_metadata *_metadata, struct _test_data_failnth *self)
 {
-	ASSERT_EQ(self->base_module, pinned_settles_at(self->base_module))
+	ASSERT_EQ(self->base_module, vmc_pinned_settles_at(self->base_module))
 		TH_LOG("run %u: module pinned_pages", self->run);
 	if (vmc_vm_has("pinned_bytes")) {
 		ASSERT_EQ(self->base_vm_pinned, vmc_vm_read_ll("pinned_bytes"))

@@ -1453,24 +1453,12 @@ FIXTURE_TEARDOWN(fuzz)
 		vmc_write_str(OUR_LIMIT, self->saved_ours);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Every pin back where it was; the helpers' exits may take a moment. */
 static void check_counters(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *self,
 			   const char *backend)
 {
-	long long v = vmc_pinned_pages();
-	int i;
+	long long v = vmc_pinned_settles_at(self->base_module);
 
-	for (i = 0; i < 300 && v != self->base_module; i++) {
-		sleep_ms(10);
-		v = vmc_pinned_pages();
-	}
 	ASSERT_EQ(self->base_module, v) TH_LOG("after the %s run: module pinned_pages", backend);
 	if (vmc_vm_has("pinned_bytes")) {
 		ASSERT_EQ(0, vmc_vm_read_ll("pinned_bytes")) TH_LOG("after the %s run", backend);

@@ -72,29 +72,6 @@ FIXTURE_TEARDOWN(life)
 	}
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
-/*
- * Module-wide pinned_pages once it equals @want, or its value after ~3 s.
- * Release may be deferred to a worker: poll, don't time.
- */
-static long long pinned_settles_at(long long want)
-{
-	long long v = vmc_pinned_pages();
-	int i;
-
-	for (i = 0; i < 300 && v != want; i++) {
-		sleep_ms(10);
-		v = vmc_pinned_pages();
-	}
-	return v;
-}
-
 /* Is there a container-* debugfs dir whose stats say "pid @pid"? */
 static bool container_of_pid_listed(int pid)
 {
@@ -190,7 +167,7 @@ TEST_F_TIMEOUT(life, kill_with_live_mappings, 60)
 	ASSERT_TRUE(WIFSIGNALED(status));
 	ASSERT_EQ(SIGKILL, WTERMSIG(status));
 	if (self->ours) {
-		ASSERT_EQ(self->base_pinned, pinned_settles_at(self->base_pinned));
+		ASSERT_EQ(self->base_pinned, vmc_pinned_settles_at(self->base_pinned));
 		ASSERT_FALSE(container_of_pid_listed(pid));
 	}
 	/* The group was released: a new container gets it and maps the same IOVAs. */
@@ -204,7 +181,7 @@ TEST_F_TIMEOUT(life, kill_with_live_mappings, 60)
 		vmc_free_pages(buf, 64);
 	}
 	if (self->ours)
-		ASSERT_EQ(self->base_pinned, pinned_settles_at(self->base_pinned));
+		ASSERT_EQ(self->base_pinned, vmc_pinned_settles_at(self->base_pinned));
 }
 
 /*
@@ -254,7 +231,7 @@ TEST_F_TIMEOUT(life, kill_during_large_map, 120)
 		}
 		if (lck > 0)
 			break;
-		sleep_ms(1);
+		vmc_sleep_ms(1);
 	}
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -267,7 +244,7 @@ TEST_F_TIMEOUT(life, kill_during_large_map, 120)
 	if (done)
 		ASSERT_EQ(0, rep.err);
 	if (self->ours) {
-		ASSERT_EQ(self->base_pinned, pinned_settles_at(self->base_pinned));
+		ASSERT_EQ(self->base_pinned, vmc_pinned_settles_at(self->base_pinned));
 		ASSERT_FALSE(container_of_pid_listed(pid));
 	}
 }
@@ -342,7 +319,7 @@ TEST_F_TIMEOUT(life, rlimit_memlock, 60)
 	vmc_env_close(&env);
 	ASSERT_EQ(base_lck, vmc_locked_vm_kb());
 	if (self->ours)
-		ASSERT_EQ(self->base_pinned, pinned_settles_at(self->base_pinned));
+		ASSERT_EQ(self->base_pinned, vmc_pinned_settles_at(self->base_pinned));
 }
 
 /*
@@ -376,7 +353,7 @@ TEST_F_TIMEOUT(life, locked_vm_accounting, 60)
 	vmc_env_close(&env);
 	ASSERT_EQ(base_lck, vmc_locked_vm_kb());
 	if (self->ours)
-		ASSERT_EQ(self->base_pinned, pinned_settles_at(self->base_pinned));
+		ASSERT_EQ(self->base_pinned, vmc_pinned_settles_at(self->base_pinned));
 }
 
 TEST_HARNESS_MAIN

@@ -247,13 +247,6 @@ static void actor_fail(struct _test_data_stress *st, const char *fmt, ...)
 	STORE(st->stop, 1);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Populated anonymous pages, never part of a transparent huge page. */
 static void *alloc_small_pages(size_t nr_pages)
 {
@@ -818,7 +811,7 @@ static void pressure_main(struct ctl *ctl)
 		    meminfo("MemFree") - chunk_kb >= floor_kb) {
 			chunk[n] = alloc_chunk();
 			if (!chunk[n]) {
-				sleep_ms(10);
+				vmc_sleep_ms(10);
 				continue;
 			}
 			/* Now and then on the way down too. */
@@ -832,7 +825,7 @@ static void pressure_main(struct ctl *ctl)
 			/* At the floor: every shrinker, then hold a moment. */
 			vmc_write_str(DROP_CACHES, "2");
 			__atomic_add_fetch(&ctl->pressure_rounds, 1, __ATOMIC_RELEASE);
-			sleep_ms(100);
+			vmc_sleep_ms(100);
 			for (i = 0; i < REFILL_CHUNKS && n; i++)
 				munmap(chunk[--n], CHUNK_BYTES);
 			continue;
@@ -841,7 +834,7 @@ static void pressure_main(struct ctl *ctl)
 			munmap(chunk[--n], CHUNK_BYTES);
 		/* Told to stop, and no longer pressing: say so. */
 		__atomic_add_fetch(&ctl->pressure_idle, 1, __ATOMIC_RELEASE);
-		sleep_ms(20);
+		vmc_sleep_ms(20);
 	}
 }
 
@@ -950,7 +943,7 @@ static bool lck_settles(long long base_kb)
 
 		if (pinned >= 0 && vmc_locked_vm_kb() == base_kb + pinned / 1024)
 			return true;
-		sleep_ms(100);
+		vmc_sleep_ms(100);
 	}
 	return false;
 }
@@ -1014,7 +1007,7 @@ static void vm2_main(struct ctl *ctl, uint8_t *pool, const char *bdf,
 					_exit(1);
 				STORE(ctl->vm2_state, VM2_IDLE);
 			}
-			sleep_ms(10);
+			vmc_sleep_ms(10);
 			continue;
 		}
 		STORE(ctl->vm2_state, VM2_BUSY);
@@ -1190,19 +1183,6 @@ static long long in_pool(struct _test_data_stress *st, const char *path, int col
 			n++;
 	fclose(f);
 	return n;
-}
-
-/* The module-wide pinned pages once they are @want, or after ~3 s. */
-static long long pinned_settles_at(long long want)
-{
-	long long v = vmc_pinned_pages();
-	int i;
-
-	for (i = 0; i < 30 && v != want; i++) {
-		sleep_ms(100);
-		v = vmc_pinned_pages();
-	}
-	return v;
 }
 
 /*
@@ -1418,7 +1398,7 @@ static bool vm2_wait(struct ctl *ctl, int state)
 	int i;
 
 	for (i = 0; i < IDLE_POLLS && LOAD(ctl->vm2_state) != state && !ctl->vm2_err[0]; i++)
-		sleep_ms(100);
+		vmc_sleep_ms(100);
 	return LOAD(ctl->vm2_state) == state;
 }
 
@@ -1428,7 +1408,7 @@ static bool pressure_wait_idle(struct ctl *ctl)
 	int seen = LOAD(ctl->pressure_idle), i;
 
 	for (i = 0; i < IDLE_POLLS && LOAD(ctl->pressure_idle) == seen; i++)
-		sleep_ms(100);
+		vmc_sleep_ms(100);
 	return LOAD(ctl->pressure_idle) != seen;
 }
 
@@ -1465,7 +1445,7 @@ static void run_phase(struct __test_metadata *_metadata, struct _test_data_stres
 		if (secs >= PHASE_SECS && (!(actors & ACT_PRESSURE) || secs >= PRESSURE_SECS ||
 		    LOAD(self->ctl->pressure_rounds) - rounds >= PRESSURE_ROUNDS))
 			break;
-		sleep_ms(100);
+		vmc_sleep_ms(100);
 	}
 	t_run = vmc_now_us();
 	stop_all(self);
@@ -1533,7 +1513,7 @@ static void check_end(struct __test_metadata *_metadata, struct _test_data_stres
 {
 	vmc_env_close(&self->env[1]);
 	vmc_env_close(&self->env[0]);
-	ASSERT_EQ(self->base_pinned, pinned_settles_at(self->base_pinned));
+	ASSERT_EQ(self->base_pinned, vmc_pinned_settles_at(self->base_pinned));
 	ASSERT_TRUE(lck_settles(self->base_lck_kb))
 		TH_LOG("VmLck %lld kB, was %lld kB", vmc_locked_vm_kb(), self->base_lck_kb);
 	ASSERT_EQ(vm_stat(self, "pins"), vm_stat(self, "unpins"));

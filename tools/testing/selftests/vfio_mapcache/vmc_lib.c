@@ -458,6 +458,29 @@ long long vmc_pinned_pages(void)
 	return vmc_stat(VMC_STATS_TOTAL, "pinned_pages");
 }
 
+void vmc_sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The module-wide pinned pages once they are @want, or their value after
+ * ~3 s: a release may go through a work item.  A poll, never a timing.
+ */
+long long vmc_pinned_settles_at(long long want)
+{
+	long long v = vmc_pinned_pages();
+	int i;
+
+	for (i = 0; i < 300 && v != want; i++) {
+		vmc_sleep_ms(10);
+		v = vmc_pinned_pages();
+	}
+	return v;
+}
+
 long long vmc_pid_locked_vm_kb(int pid)
 {
 	char path[64], line[256];

@@ -117,6 +117,8 @@ long long vmc_locked_vm_kb(void);
 long long vmc_stat(const char *path, const char *key);
 /* Module-wide pinned_pages of our backend; -1 if the module is not loaded. */
 long long vmc_pinned_pages(void);
+long long vmc_pinned_settles_at(long long want);
+void vmc_sleep_ms(long ms);
 /* locked_vm (VmLck) of process @pid in KiB, 0 for this process; -1 if gone. */
 long long vmc_pid_locked_vm_kb(int pid);
 /* A counter of this process's container (debugfs container-<id>/stats). */
