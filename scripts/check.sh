@@ -13,7 +13,8 @@
 #   install  per kernel, the admin guide's DKMS install in a Debian root of
 #          the kernel's release, booted by that kernel: dkms install,
 #          modprobe through the modprobe.d snippet, a container, modprobe -r
-#          (scripts/install-test.sh)
+#          (scripts/install-test.sh; the roots are made in the background
+#          from the start of the run, at a CPU priority below the guests')
 #   debug  the guest suite on the primary kernel's debug kernel (KASAN,
 #          lockdep, kmemleak, ...: scripts/build-debug-kernel.sh builds it
 #          once, in the background from the start of the run, at the lowest
@@ -253,8 +254,29 @@ build_tests() {
 guest_one() { "$VMC_TOP/scripts/run-guest.sh" "$1" > "$VMC_OUT/check-guest-$1.log" 2>&1; }
 
 # The install tier: one line per step in the guest, counted like the
-# guest tier's.
-install_one() { "$VMC_TOP/scripts/install-test.sh" "$1" > "$VMC_OUT/check-install-$1.log" 2>&1; }
+# guest tier's.  Its roots (a Debian chroot each, the headers package, a
+# dkms build) are made in the background from the start of the run, below
+# the guests' CPU priority and above the debug kernel's build.
+install_prep_start() {
+	local k
+	for k in "${kernels[@]}"; do
+		rm -f "$VMC_OUT/$k/install-root.ready"
+	done
+	(
+		for k in "${kernels[@]}"; do
+			nice -n 10 "$VMC_TOP/scripts/install-test.sh" --prepare "$k" \
+				> "$VMC_OUT/install-prep-$k.log" 2>&1
+		done
+	) &
+	install_prep_pid=$!
+}
+
+install_one() {
+	local log=$VMC_OUT/check-install-$1.log
+
+	cat "$VMC_OUT/install-prep-$1.log" > "$log" 2>&1
+	"$VMC_TOP/scripts/install-test.sh" --prepared "$1" >> "$log" 2>&1
+}
 
 # per_kernel TIER: TIER_one on every kernel, in lanes, then each kernel's
 # log counted as "TIER NAME" (guest, install).
@@ -271,7 +293,11 @@ per_kernel() {
 }
 
 tier_guest() { per_kernel guest; }
-tier_install() { per_kernel install; }
+tier_install() {
+	[ -n "${install_prep_pid:-}" ] || install_prep_start
+	wait "$install_prep_pid" || true
+	per_kernel install
+}
 
 # The debug kernels are built in the background from the start of the run,
 # at the lowest CPU priority, so that the build takes what the guests of
@@ -291,15 +317,16 @@ debug_build_start() {
 	debug_build_pid=$!
 }
 
-# Seconds each test binary took on the debug kernel (a run of 2026-12-04
-# on a busy 2-core machine): what the shards are balanced by.  A binary
-# not listed counts as 30.
+# Seconds each test binary took on the debug kernel (a fresh clone's
+# make check of 2026-12-04 on a 2-core machine): what the shards are
+# balanced by.  A binary not listed counts as 30.
 declare -A DEBUG_COST=(
-	[vfio_failnth_test]=446 [vfio_stress_test]=201 [vfio_diff_test]=150
-	[vfio_shrink_test]=141 [vfio_vm_test]=112 [vfio_batch_test]=83
-	[vfio_fuzz_test]=80 [vfio_cache_test]=68 [vfio_pfnmap_test]=61
-	[vfio_abi_test]=60 [vfio_prefetch_test]=34 [vfio_dma_test]=21
-	[vfio_lifecycle_test]=21 [vfio_unload_test]=16 [vfio_trace_test]=4
+	[vfio_failnth_test]=349 [vfio_stress_test]=102 [vfio_vm_test]=70
+	[vfio_diff_test]=70 [vfio_shrink_test]=61 [vfio_batch_test]=52
+	[vfio_abi_test]=39 [vfio_cache_test]=32 [vfio_pfnmap_test]=31
+	[vfio_fuzz_test]=25 [vfio_prefetch_test]=19 [vfio_dma_test]=15
+	[vfio_lifecycle_test]=10 [vfio_unload_test]=9 [vfio_trace_test]=2
+	[vfio_dirty_test]=1
 )
 
 # debug_shard NAME:N: shard N of VMC_LANES of the suite on kernel
@@ -387,6 +414,7 @@ tier_e2e() {
 
 start=$(date +%s)
 [[ " ${tiers[*]} " != *" debug "* ]] || debug_build_start
+[[ " ${tiers[*]} " != *" install "* ]] || install_prep_start
 for t in "${tiers[@]}"; do
 	case $t in
 	unit|lint|guest|install|e2e|debug) echo "== tier $t"; "tier_$t" ;;

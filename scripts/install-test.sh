@@ -22,7 +22,11 @@
 # `modprobe vfio_iommu_mapcache`, a container served by the backend (the
 # DMA tests of vfio_dma_test's mapcache variant), `modprobe -r`.
 #
-# Usage: scripts/install-test.sh [--timeout SEC] [--all-modules] NAME
+# Usage: scripts/install-test.sh [--timeout SEC] [--all-modules]
+#                                [--prepare | --prepared] NAME
+#   --prepare    make the root on the host and stop (make check does this
+#                in the background while the guest tier runs)
+#   --prepared   boot the root that --prepare made; fail if there is none
 # The log of the guest is out/NAME/install.log; the last line is
 # "install NAME: N passed, N failed, N skipped".
 
@@ -30,16 +34,18 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 SPLAT='BUG:|WARNING:|Oops|Call Trace|general protection|Kernel panic'
-timeout=600 all_modules=0
+timeout=600 all_modules=0 phase=all
 while [ $# -gt 1 ]; do
 	case $1 in
 	--timeout) timeout=$2; shift ;;
 	--all-modules) all_modules=1 ;;
+	--prepare) phase=prepare ;;
+	--prepared) phase=boot ;;
 	*) vmc_die "unknown option $1" ;;
 	esac
 	shift
 done
-name=${1:?usage: install-test.sh [--timeout SEC] [--all-modules] NAME}
+name=${1:?usage: install-test.sh [--timeout SEC] [--all-modules] [--prepare | --prepared] NAME}
 vmc_need_pkgs qemu-system-x86 busybox-static cpio xz-utils zstd kmod gcc make libc6-dev
 "$VMC_TOP/scripts/fetch-kernels.sh" "$name" >&2
 vmc_kernel_env "$name"
@@ -50,43 +56,56 @@ log=$out/install.log
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$VMC_TOP/dkms.conf")
 mkdir -p "$out"
 
+# What --prepare leaves when the root is complete.
+ready=$out/install-root.ready
+
 # in_root CMD...: CMD in the guest's root on the host, network and all.
 in_root() { "$VMC_TOP/scripts/chroot.sh" --run-in "$root" "$@"; }
 
-t0=$SECONDS
-vmc_log "install $name: a $rel root with $KREL's modules and headers package"
-"$VMC_TOP/scripts/chroot.sh" --untar "$rel" "$root"
-mkdir -p "$root/lib/modules/$KREL"
-if [ "$all_modules" -eq 1 ]; then
-	cp -a "$KMODDIR" "$root/lib/modules/"
-else
-	# What the guest loads, with what it depends on; the rest of the
-	# package's files as they are.
-	(cd "$KMODDIR" && find . -mindepth 1 -maxdepth 1 ! -name kernel \
-		-exec cp -a {} "$root/lib/modules/$KREL/" \;)
-	for m in $(vmc_module_deps vfio_iommu_type1; vmc_module_deps vfio-pci); do
-		install -D -m 0644 "$KMODDIR/$m" "$root/lib/modules/$KREL/$m"
-	done
-fi
-# The module index as the image package's postinst makes it, with the
-# root's own depmod (the cache's comes from the host's kmod).
-rm -f "$root/lib/modules/$KREL"/modules.*.bin
-in_root depmod -a "$KREL"
-in_root sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	apt-get install -y -q --no-install-recommends "linux-headers-$1=$2"' \
-	sh "$KREL" "$KDEBVER" > "$out/install-apt.log" 2>&1 ||
-	{ tail -n 20 "$out/install-apt.log" >&2; vmc_die "linux-headers-$KREL=$KDEBVER did not install"; }
-[ ! -e "$root/usr/src/linux-source-${KREL%%-*}.tar.xz" ] || vmc_die "linux-source got installed"
+prepare_root() {
+	t0=$SECONDS
+	rm -f "$ready"
+	vmc_log "install $name: a $rel root with $KREL's modules and headers package"
+	"$VMC_TOP/scripts/chroot.sh" --untar "$rel" "$root"
+	mkdir -p "$root/lib/modules/$KREL"
+	if [ "$all_modules" -eq 1 ]; then
+		cp -a "$KMODDIR" "$root/lib/modules/"
+	else
+		# What the guest loads, with what it depends on; the rest of the
+		# package's files as they are.
+		(cd "$KMODDIR" && find . -mindepth 1 -maxdepth 1 ! -name kernel \
+			-exec cp -a {} "$root/lib/modules/$KREL/" \;)
+		for m in $(vmc_module_deps vfio_iommu_type1; vmc_module_deps vfio-pci); do
+			install -D -m 0644 "$KMODDIR/$m" "$root/lib/modules/$KREL/$m"
+		done
+	fi
+	# The module index as the image package's postinst makes it, with the
+	# root's own depmod (the cache's comes from the host's kmod).
+	rm -f "$root/lib/modules/$KREL"/modules.*.bin
+	in_root depmod -a "$KREL"
+	in_root sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends "linux-headers-$1=$2"' \
+		sh "$KREL" "$KDEBVER" > "$out/install-apt.log" 2>&1 ||
+		{ tail -n 20 "$out/install-apt.log" >&2; vmc_die "linux-headers-$KREL=$KDEBVER did not install"; }
+	[ ! -e "$root/usr/src/linux-source-${KREL%%-*}.tar.xz" ] || vmc_die "linux-source got installed"
 
-vmc_log "install $name: dkms add, dkms build (offline) in that root"
-# What `git archive HEAD` gives, with the work tree's changes.
-(cd "$VMC_TOP" && git ls-files -co --exclude-standard | cpio -pdm --quiet "$root/usr/src/vfio-mapcache-$ver")
-unshare -n -- "$VMC_TOP/scripts/chroot.sh" --run-in "$root" sh -c \
-	'dkms add "vfio-mapcache/$1" && dkms build "vfio-mapcache/$1" -k "$2"' \
-	sh "$ver" "$KREL" > "$out/install-dkms.log" 2>&1 ||
-	{ cat "$out/install-dkms.log" "$root/var/lib/dkms/vfio-mapcache/$ver/build/make.log" 2>/dev/null |
-	  tail -n 30 >&2; vmc_die "dkms build failed (log: $out/install-dkms.log)"; }
-vmc_log "install $name: root ready in $((SECONDS - t0))s"
+	vmc_log "install $name: dkms add, dkms build (offline) in that root"
+	# What `git archive HEAD` gives, with the work tree's changes.
+	(cd "$VMC_TOP" && git ls-files -co --exclude-standard | cpio -pdm --quiet "$root/usr/src/vfio-mapcache-$ver")
+	unshare -n -- "$VMC_TOP/scripts/chroot.sh" --run-in "$root" sh -c \
+		'dkms add "vfio-mapcache/$1" && dkms build "vfio-mapcache/$1" -k "$2"' \
+		sh "$ver" "$KREL" > "$out/install-dkms.log" 2>&1 ||
+		{ cat "$out/install-dkms.log" "$root/var/lib/dkms/vfio-mapcache/$ver/build/make.log" 2>/dev/null |
+		  tail -n 30 >&2; vmc_die "dkms build failed (log: $out/install-dkms.log)"; }
+	vmc_log "install $name: root ready in $((SECONDS - t0))s"
+	touch "$ready"
+}
+
+case $phase in
+prepare) prepare_root; exit 0 ;;
+boot) [ -f "$ready" ] || vmc_die "install $name: no root prepared (scripts/install-test.sh --prepare $name)" ;;
+*) prepare_root ;;
+esac
 
 # What the guest runs: the test binary of a container, the steps, its /init.
 make -s -C "$VMC_TOP/tools/testing/selftests/vfio_mapcache" OUTPUT="$VMC_OUT/tests" all >&2

@@ -67,6 +67,8 @@ static void vmc_dirty_unpin(struct work_struct *work)
 	list_for_each_entry_safe(pin, tmp, &pins, idle) {
 		unpin_user_pages_dirty_lock(&pin->page, 1, true);
 		kmem_cache_free(vmc_pin_cache, pin);
+		vmc_total_stat(pinned_pages, -1LL);
+		vmc_total_stat(unpins, 1);
 		cond_resched();
 	}
 }
@@ -345,7 +347,12 @@ static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 	vmc_vm_stat(vm, unpins, 1);
 	vmc_vm_stat(vm, pinned_pages, -1ULL);
 	if (defer) {
-		/* Out of the VM now: vmc_dirty_unpin() frees it. */
+		/*
+		 * Out of the VM now: vmc_dirty_unpin() frees it.  The
+		 * module-wide counters count it pinned until then.
+		 */
+		vmc_total_stat(pinned_pages, 1);
+		vmc_total_stat(unpins, -1LL);
 		atomic_long_dec(&vm->mem.pins);
 		spin_lock(&vmc_dirty_lock);
 		list_add_tail(&pin->idle, &vmc_dirty_pins);

@@ -727,5 +727,8 @@ static inline void vmc_vm_count(struct vmc_vm *vm, size_t offset, u64 n)
 	vmc_stat_sub(c, offsetof(struct vmc_stats, field), n)
 #define vmc_vm_stat(vm, field, n) \
 	vmc_vm_count(vm, offsetof(struct vmc_stats, field), n)
+/* The module-wide counter alone (a VM's own counters stay as they are). */
+#define vmc_total_stat(field, n) \
+	atomic64_add(n, &vmc_totals[offsetof(struct vmc_stats, field) / sizeof(u64)])
 
 #endif /* VMC_H */
