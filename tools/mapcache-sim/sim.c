@@ -19,6 +19,11 @@
  *    the guest unmap while its page stays pinned; a map of the same (IOVA,
  *    page) pair is a full hit, a map of the IOVA to another page rewrites
  *    the entry and flushes the IOTLB before returning.
+ *  - dma_entry_limit (--entry-limit N, the module's default): live
+ *    mappings and cached translations together; a map that needs an entry
+ *    at the limit first drops every cached translation (one flush), as the
+ *    module does.  Entries never overlap, so a trace with no more distinct
+ *    IOVA pages than the limit never reaches it (sim_entry_room()).
  *  - IOTLB flushes: strict mode flushes after every guest unmap, batched by
  *    -b unmaps in a row; lazy mode flushes when a rewritten or evicted page
  *    still had translations (once per eviction round).
@@ -59,13 +64,14 @@ struct sim_cfg {
 	unsigned int batch;
 	uint64_t quota;
 	uint64_t idle;		/* idle window in requests, 0: off */
+	uint64_t entry_limit;	/* dma_entry_limit */
 };
 
 struct sim_res {
 	uint64_t maps, full_hits, pin_hits, misses, evictions, peak_pinned;
 	uint64_t peak_live, over_quota, flush_strict, flush_lazy;
 	uint64_t pf_issued, pf_useful, opt_pair_hits, idle_releases;
-	uint64_t duel_switches;
+	uint64_t duel_switches, entry_drops;
 	double secs;
 };
 
@@ -98,6 +104,15 @@ struct sim_run {
 	bool lazy_flush;
 	struct list_head idle;	/* candidates, oldest first */
 	uint64_t reqs;		/* requests so far: the clock of --idle */
+	/*
+	 * Entries against dma_entry_limit, tracked only if the trace can reach
+	 * it: one record per mapping made (its map events), live or cached;
+	 * xl_rec[IOVA page] is the record its translation belongs to; open
+	 * lists the records not known to be gone.
+	 */
+	bool limit_on;
+	struct sim_rec { const struct sim_ev *ev; uint32_t nr; bool live; } *recs;
+	uint32_t nr_recs, cap_recs, *open, nr_open, *xl_rec;
 };
 
 static double now(void)
@@ -316,6 +331,96 @@ static void sim_xlate_set(struct sim_run *s, const struct sim_ev *ev,
 	s->r->flush_lazy += flush;
 }
 
+/* Does record @id still translate all its IOVA pages? */
+static bool sim_rec_valid(const struct sim_run *s, uint32_t id)
+{
+	const struct sim_rec *rc = &s->recs[id];
+
+	for (uint32_t k = 0; k < rc->nr; k++) {
+		uint32_t iv = rc->ev[k].iova;
+
+		if (s->xl_rec[iv] != id ||
+		    s->xl_gen[iv] != s->pg[s->xl_page[iv]].gen)
+			return false;
+	}
+	return true;
+}
+
+/* Tear down cached record @id's translations (still valid). */
+static void sim_rec_drop(struct sim_run *s, uint32_t id)
+{
+	const struct sim_rec *rc = &s->recs[id];
+
+	for (uint32_t k = 0; k < rc->nr; k++) {
+		uint32_t iv = rc->ev[k].iova;
+
+		s->pg[s->xl_page[iv]].xl_refs--;
+		s->xl_page[iv] = SIM_NONE;
+		s->xl_rec[iv] = SIM_NONE;
+	}
+}
+
+/*
+ * Map record @ev (@nr pages), not a full hit: at dma_entry_limit (live and
+ * cached entries), unless it overlaps a cached translation (whose entry it
+ * takes over), every cached translation goes first, with one IOTLB flush
+ * (the module's vmc_map_check() and vmc_xc_drop_container()).
+ */
+static void sim_entry_room(struct sim_run *s, const struct sim_ev *ev, uint32_t nr)
+{
+	uint32_t k, n = 0, cached = 0;
+
+	for (k = 0; k < nr; k++) {
+		uint32_t id = s->xl_rec[ev[k].iova];
+
+		if (id != SIM_NONE && !s->recs[id].live && sim_rec_valid(s, id))
+			return;
+	}
+	for (k = 0; k < s->nr_open; k++) {
+		uint32_t id = s->open[k];
+
+		if (s->recs[id].live || sim_rec_valid(s, id)) {
+			s->open[n++] = id;
+			cached += !s->recs[id].live;
+		}
+	}
+	s->nr_open = n;
+	if (n < s->c->entry_limit || !cached)
+		return;
+	for (k = n = 0; k < s->nr_open; k++) {
+		uint32_t id = s->open[k];
+
+		if (s->recs[id].live) {
+			s->open[n++] = id;
+			continue;
+		}
+		sim_rec_drop(s, id);
+		s->r->entry_drops++;
+	}
+	s->nr_open = n;
+	s->r->flush_lazy++;
+}
+
+/* Map record @ev (@nr pages) made a new entry, live. */
+static void sim_rec_add(struct sim_run *s, const struct sim_ev *ev, uint32_t nr)
+{
+	uint32_t id = s->nr_recs++;
+
+	if (id >= s->cap_recs) {
+		s->cap_recs = s->cap_recs ? 2 * s->cap_recs : 1024;
+		s->recs = realloc(s->recs, s->cap_recs * sizeof(*s->recs));
+		s->open = realloc(s->open, s->cap_recs * sizeof(*s->open));
+		if (!s->recs || !s->open) {
+			perror("realloc");
+			exit(2);
+		}
+	}
+	s->recs[id] = (struct sim_rec){ .ev = ev, .nr = nr, .live = true };
+	s->open[s->nr_open++] = id;
+	for (uint32_t k = 0; k < nr; k++)
+		s->xl_rec[ev[k].iova] = id;
+}
+
 /*
  * One batch of a MAP_DMA, as the module serves it: every page looked up
  * first (hits), room made for all the misses at once, the misses pinned in
@@ -347,7 +452,7 @@ static void sim_map_batch(struct sim_run *s, const struct sim_ev *ev,
 		vmc_policy_hit(&s->pol, &p->pn);
 	}
 	/*
-	 * vmc_pc_make_room(): idle candidates go, then others until the
+	 * vmc_cache_make_room(): idle candidates go, then others until the
 	 * misses fit; if live pages keep them from fitting, the map is
 	 * admitted above the quota all the same (a quota never fails a map),
 	 * and the next unmap brings the cache back down to the quota.
@@ -383,13 +488,23 @@ static void sim_map_batch(struct sim_run *s, const struct sim_ev *ev,
  */
 static void sim_map(struct sim_run *s, const struct sim_ev *ev, uint32_t nr)
 {
-	if (sim_xlate_hit(s, ev, nr))
+	bool full = sim_xlate_hit(s, ev, nr);
+
+	if (full)
 		s->r->full_hits += nr;
+	else if (s->limit_on)
+		sim_entry_room(s, ev, nr);
 	s->reqs++;
 	for (uint32_t done = 0; done < nr; done += SIM_PIN_BATCH)
 		sim_map_batch(s, ev + done, nr - done < SIM_PIN_BATCH ?
 			      nr - done : SIM_PIN_BATCH);
 	sim_xlate_set(s, ev, nr);
+	if (!s->limit_on)
+		return;
+	if (full)
+		s->recs[s->xl_rec[ev[0].iova]].live = true;
+	else
+		sim_rec_add(s, ev, nr);
 }
 
 /*
@@ -399,6 +514,9 @@ static void sim_map(struct sim_run *s, const struct sim_ev *ev, uint32_t nr)
  */
 static void sim_unmap(struct sim_run *s, const struct sim_ev *ev, uint32_t nr)
 {
+	/* Its entry stays, a cached translation, until something drops it. */
+	if (s->limit_on && s->xl_rec[ev[0].iova] != SIM_NONE)
+		s->recs[s->xl_rec[ev[0].iova]].live = false;
 	for (uint32_t i = 0; i < nr; i++) {
 		struct spage *p = &s->pg[ev[i].page];
 
@@ -480,6 +598,11 @@ static void sim_replay(const struct sim_trace *t, const struct sim_cfg *c,
 	s.xl_first = xcalloc(t->nr_iovas, sizeof(*s.xl_first));
 	s.xl_len = xcalloc(t->nr_iovas, sizeof(*s.xl_len));
 	memset(s.xl_page, 0xff, t->nr_iovas * sizeof(*s.xl_page));
+	s.limit_on = t->nr_iovas > c->entry_limit;
+	if (s.limit_on) {
+		s.xl_rec = xcalloc(t->nr_iovas, sizeof(*s.xl_rec));
+		memset(s.xl_rec, 0xff, t->nr_iovas * sizeof(*s.xl_rec));
+	}
 	t0 = now();
 	for (size_t i = 0; i < t->nr_ev; i++) {
 		const struct sim_ev *e = &t->ev[i];
@@ -512,6 +635,9 @@ static void sim_replay(const struct sim_trace *t, const struct sim_cfg *c,
 	free(s.xl_gen);
 	free(s.xl_first);
 	free(s.xl_len);
+	free(s.xl_rec);
+	free(s.recs);
+	free(s.open);
 	if (mem.duel) {
 		r->duel_switches = mem.duel->switches;
 		free(mem.duel->ents);
@@ -527,11 +653,13 @@ static void sim_replay(const struct sim_trace *t, const struct sim_cfg *c,
 }
 
 /* For the unit tests (sim.h): one replay without prefetch, its counters. */
-void sim_replay_counts(const struct sim_trace *t, int kind, uint64_t quota,
-		       uint64_t idle, struct sim_counts *out)
+void sim_replay_counts_limit(const struct sim_trace *t, int kind, uint64_t quota,
+			     uint64_t idle, uint64_t entry_limit,
+			     struct sim_counts *out)
 {
 	struct sim_cfg c = { .kind = kind, .quota = quota, .idle = idle,
-			     .ghosts = VMC_GHOSTS_PER_PAGE, .batch = 16 };
+			     .ghosts = VMC_GHOSTS_PER_PAGE, .batch = 16,
+			     .entry_limit = entry_limit };
 	struct sim_res r;
 
 	sim_replay(t, &c, &r);
@@ -539,8 +667,15 @@ void sim_replay_counts(const struct sim_trace *t, int kind, uint64_t quota,
 		.maps = r.maps, .pin_hits = r.pin_hits, .misses = r.misses,
 		.evictions = r.evictions, .peak_pinned = r.peak_pinned,
 		.peak_live = r.peak_live, .over_quota = r.over_quota,
-		.idle_releases = r.idle_releases,
+		.idle_releases = r.idle_releases, .full_hits = r.full_hits,
+		.flush_lazy = r.flush_lazy, .entry_drops = r.entry_drops,
 	};
+}
+
+void sim_replay_counts(const struct sim_trace *t, int kind, uint64_t quota,
+		       uint64_t idle, struct sim_counts *out)
+{
+	sim_replay_counts_limit(t, kind, quota, idle, VMC_DMA_ENTRY_LIMIT, out);
 }
 
 #ifndef SIM_NO_MAIN	/* the unit tests take sim_replay_counts() only */
@@ -765,6 +900,8 @@ static void usage(void)
 "      --ghosts X        LIRS ghost entries per quota page (2)\n"
 "      --idle N          release candidates idle for one to two windows of\n"
 "                        N requests (the module's idle_ms), 0: off (0)\n"
+"      --entry-limit N   live mappings and cached translations at most\n"
+"                        (the module's dma_entry_limit, 65535)\n"
 "      --quiet           no table\n");
 	exit(2);
 }
@@ -933,6 +1070,9 @@ static void report(const struct sim_opts *o, const struct sim_trace *t,
 		       (unsigned long long)r->pf_issued,
 		       (unsigned long long)r->pf_useful, mev,
 		       (unsigned long long)r->idle_releases);
+	if (!o->quiet && r->entry_drops)
+		printf("%-8s %4.0f%%   dma_entry_limit: %llu cached translations dropped\n",
+		       p->name, frac * 100, (unsigned long long)r->entry_drops);
 	if (o->csv)
 		fprintf(o->csv, "%s,%s,%.4f,%llu,%llu,%llu,%llu,%llu,%llu,%llu,"
 			"%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.4f,%.4f,%.4f,"
@@ -1060,6 +1200,7 @@ int main(int argc, char **argv)
 		{ "pf-width", 1, NULL, 3 }, { "pf-max", 1, NULL, 4 },
 		{ "pf-nodes", 1, NULL, 5 }, { "pf-evict", 1, NULL, 6 },
 		{ "ghosts", 1, NULL, 7 }, { "idle", 1, NULL, 8 },
+		{ "entry-limit", 1, NULL, 9 },
 		{ "help", 0, NULL, 'h' },
 		{ NULL },
 	};
@@ -1070,7 +1211,7 @@ int main(int argc, char **argv)
 			.ag = { .succ = 2, .depth = 4, .width = 1,
 				.max_pages = 8 },
 			.pf_nodes = 4, .ghosts = 2, .batch = 16,
-			.pf_evict = true,
+			.pf_evict = true, .entry_limit = VMC_DMA_ENTRY_LIMIT,
 		},
 	};
 	const char *gen = NULL;
@@ -1124,6 +1265,9 @@ int main(int argc, char **argv)
 		case 6: o.base.pf_evict = parse_uint("--pf-evict", optarg, 0, 1); break;
 		case 7: o.base.ghosts = parse_pos("--ghosts", optarg, 64); break;
 		case 8: o.base.idle = parse_uint("--idle", optarg, 0, ~0ULL); break;
+		case 9:
+			o.base.entry_limit = parse_uint("--entry-limit", optarg, 1, UINT32_MAX);
+			break;
 		default: usage();
 		}
 	}

@@ -69,10 +69,14 @@ extern const char *const sim_synth_names[];
 /* sim.c, for the unit tests: a replay without prefetch */
 struct sim_counts {
 	uint64_t maps, pin_hits, misses, evictions, peak_pinned, peak_live;
-	uint64_t over_quota, idle_releases;
+	uint64_t over_quota, idle_releases, full_hits, flush_lazy, entry_drops;
 };
 void sim_replay_counts(const struct sim_trace *t, int kind, uint64_t quota,
 		       uint64_t idle, struct sim_counts *out);
+/* The same with another dma_entry_limit than the module's default. */
+void sim_replay_counts_limit(const struct sim_trace *t, int kind, uint64_t quota,
+			     uint64_t idle, uint64_t entry_limit,
+			     struct sim_counts *out);
 
 /* locality.c */
 void sim_locality(const struct sim_trace *t, FILE *rd_csv, FILE *ws_csv,

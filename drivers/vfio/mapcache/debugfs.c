@@ -69,9 +69,9 @@ static int vmc_vm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "pid %d\n", vm->pid);
 	for (i = 0; i < VMC_NR_STATS; i++)
 		seq_printf(m, "%s %llu\n", vmc_stat_names[i], v[i]);
-	seq_printf(m, "live_pages %llu\n", vm->live_pages);
-	seq_printf(m, "cand_pages %llu\n", vm->policy.stats.nr_cand);
-	seq_printf(m, "cache_pinned_pages %llu\n", vm->pinned_pages);
+	seq_printf(m, "live_pages %llu\n", vm->cache.live_pages);
+	seq_printf(m, "cand_pages %llu\n", vm->cache.policy.stats.nr_cand);
+	seq_printf(m, "cache_pinned_pages %llu\n", vm->cache.pinned_pages);
 	mutex_unlock(&vm->lock);
 	return 0;
 }
@@ -88,7 +88,7 @@ static int vmc_vm_pins_show(struct seq_file *m, void *unused)
 	mutex_lock(&vm->lock);
 	xa_for_each(&vm->pins, idx, pin)
 		seq_printf(m, "%#lx %#lx %u %s%s%s\n", idx << PAGE_SHIFT, page_to_pfn(pin->page),
-			   pin->live, pin->writable ? "w" : "r", pin->live ? "" : " cached",
+			   pin->ce.live, pin->writable ? "w" : "r", pin->ce.live ? "" : " cached",
 			   pin->prefetched ? " prefetched" : "");
 	mutex_unlock(&vm->lock);
 	return 0;
@@ -131,7 +131,7 @@ static int vmc_vm_memory_show(struct seq_file *m, void *unused)
 	xa_nodes = vmc_pc_xa_nodes(vm);
 	policy = vmc_pc_policy_bytes(vm);
 	pf = vmc_pf_bytes(vm);
-	pinned = vm->pinned_pages;
+	pinned = vm->cache.pinned_pages;
 	mutex_unlock(&vm->lock);
 	pins = atomic_long_read(&mem->pins);
 	dmas = atomic_long_read(&mem->dmas);

@@ -163,12 +163,14 @@ static int vmc_map_check(struct vmc_container *c, struct vfio_iommu_type1_dma_ma
 	for (; dma; dma = vmc_dma_next(dma, map->iova + map->size - 1))
 		if (vmc_dma_live(dma))
 			return -EEXIST;
-	if (!c->dma_avail && c->nr_idle_dmas) {
-		/* At the limit, cached translations give their entries back. */
+	/*
+	 * At the limit, a map that overlaps a cached translation reuses it
+	 * or drops it (vmc_dma_map()): an entry either way.  Others take the
+	 * entries of every cached translation back first.
+	 */
+	if (!c->dma_avail && !*old && c->nr_idle_dmas)
 		vmc_xc_drop_container(c);
-		*old = NULL;
-	}
-	if (!c->dma_avail)
+	if (!c->dma_avail && !*old)
 		return -ENOSPC;
 	if (!vmc_iova_valid(c, map->iova, map->iova + map->size - 1))
 		return -EINVAL;

@@ -38,7 +38,7 @@ static const struct kernel_param_ops vmc_dma_limit_ops = {
 	.get = param_get_uint,
 };
 
-unsigned int vmc_dma_entry_limit = U16_MAX;
+unsigned int vmc_dma_entry_limit = VMC_DMA_ENTRY_LIMIT;
 module_param_cb(dma_entry_limit, &vmc_dma_limit_ops, &vmc_dma_entry_limit, 0644);
 __MODULE_PARM_TYPE(dma_entry_limit, "uint");
 MODULE_PARM_DESC(dma_entry_limit,

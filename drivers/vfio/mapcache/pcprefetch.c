@@ -112,7 +112,7 @@ static u32 vmc_pf_wanted_nodes(struct vmc_vm *vm, enum vmc_pf_want want)
 	lockdep_assert_held(&vm->lock);
 	if (want == VMC_PF_OFF || (want == VMC_PF_RESIZE && !vm->ag))
 		return 0;
-	return vmc_pf_nr_nodes(vm->quota_pages);
+	return vmc_pf_nr_nodes(vm->cache.quota_pages);
 }
 
 /*
@@ -261,11 +261,11 @@ void vmc_pf_done(struct vmc_vm *vm, struct vmc_pin *pin, bool useful)
 /* Take the policy's cold victim out of the cache onto @victims; false if none. */
 static bool vmc_pf_evict_cold(struct vmc_vm *vm, struct list_head *victims)
 {
-	struct vmc_pnode *pn = vmc_policy_victim_cold(&vm->policy);
+	struct vmc_pnode *pn = vmc_policy_victim_cold(&vm->cache.policy);
 
 	if (!pn)
 		return false;
-	vmc_pc_evict_take(vm, pn, victims);
+	vmc_cache_take(&vm->cache, container_of(pn, struct vmc_centry, pn), victims);
 	return true;
 }
 
@@ -275,7 +275,7 @@ static void vmc_pf_evict_finish(struct vmc_vm *vm, struct list_head *victims,
 {
 	if (!nr)
 		return;
-	vmc_pc_evict_finish(vm, victims);
+	vmc_cache_finish(&vm->cache, victims);
 	vmc_vm_stat(vm, evictions, nr);
 	vmc_vm_stat(vm, eviction_batches, 1);
 }
@@ -306,14 +306,14 @@ static bool vmc_pf_plan_miss(struct vmc_vm *vm, unsigned long vpn,
 	for (k = 0; k < n; k++) {
 		if (xa_load(&vm->pins, out[k]) || vmc_pf_planned(plan, out[k]))
 			continue;
-		if (vm->quota_pages &&
-		    vm->pinned_pages - plan->nr_evicted >= vm->quota_pages) {
+		if (vm->cache.quota_pages &&
+		    vm->cache.pinned_pages - plan->nr_evicted >= vm->cache.quota_pages) {
 			if (!vmc_pf_evict_cold(vm, victims))
 				break;
 			plan->nr_evicted++;
 		}
 		plan->vpn[plan->nr++] = out[k];
-		vm->pinned_pages++;
+		vm->cache.pinned_pages++;
 	}
 	return true;
 }
@@ -327,11 +327,11 @@ static bool vmc_pf_plan_miss(struct vmc_vm *vm, unsigned long vpn,
  */
 static void vmc_pf_trim(struct vmc_vm *vm, struct vmc_pf_plan *plan, u64 before)
 {
-	u64 limit = max(vm->quota_pages, before);
+	u64 limit = max(vm->cache.quota_pages, before);
 
-	while (vm->quota_pages && plan->nr && vm->pinned_pages > limit) {
+	while (vm->cache.quota_pages && plan->nr && vm->cache.pinned_pages > limit) {
 		plan->nr--;
-		vm->pinned_pages--;
+		vm->cache.pinned_pages--;
 	}
 }
 
@@ -344,7 +344,7 @@ static unsigned long vmc_pf_plan(struct vmc_vm *vm, unsigned long vpn, unsigned 
 				 const unsigned long *missed, unsigned long i,
 				 struct vmc_pf_plan *plan)
 {
-	u64 before = vm->pinned_pages;
+	u64 before = vm->cache.pinned_pages;
 	LIST_HEAD(victims);
 
 	lockdep_assert_held(&vm->lock);
@@ -361,7 +361,7 @@ static unsigned long vmc_pf_plan(struct vmc_vm *vm, unsigned long vpn, unsigned 
 	/* The victims are unpinned first: the peak never counts them twice. */
 	vmc_pf_evict_finish(vm, &victims, plan->nr_evicted);
 	vmc_pf_trim(vm, plan, before);
-	vm->peak_pinned_pages = max(vm->peak_pinned_pages, vm->pinned_pages);
+	vm->cache.peak_pinned_pages = max(vm->cache.peak_pinned_pages, vm->cache.pinned_pages);
 	return i;
 }
 
@@ -455,8 +455,8 @@ static bool vmc_pf_insert_one(struct vmc_vm *vm, unsigned long vpn,
 	pin->writable = write;
 	pin->dirty = write;
 	pin->prefetched = true;
-	vmc_policy_insert(&vm->policy, &pin->pn, vpn, VMC_INS_PREFETCH);
-	vmc_pin_idle(vm, pin);
+	vmc_policy_insert(&vm->cache.policy, &pin->ce.pn, vpn, VMC_INS_PREFETCH);
+	vmc_cache_idle(&vm->cache, &pin->ce);
 	vmc_vm_stat(vm, pins, 1);
 	vmc_vm_stat(vm, pinned_pages, 1);
 	vmc_vm_stat(vm, prefetch_issued, 1);
@@ -480,7 +480,7 @@ static void vmc_pf_insert(struct vmc_vm *vm, struct vmc_pf_plan *plan, bool writ
 
 		if (pin && !raced && vmc_pf_insert_one(vm, plan->vpn[k], pin, write))
 			continue;
-		vm->pinned_pages--;
+		vm->cache.pinned_pages--;
 		if (!pin)
 			continue;
 		unpin_user_page(pin->page);

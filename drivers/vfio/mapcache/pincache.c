@@ -50,7 +50,7 @@ static struct kmem_cache *vmc_pin_cache;
 /*
  * Pins of file pages the device may have written, out of their VM, to be
  * dirtied under the page lock and unpinned by vmc_dirty_work: linked by
- * their @idle, which nothing else uses once a pin leaves its VM.  The
+ * their @ce.idle, which nothing else uses once a pin leaves its VM.  The
  * lock protects the list only.
  */
 static LIST_HEAD(vmc_dirty_pins);
@@ -64,7 +64,7 @@ static void vmc_dirty_unpin(struct work_struct *work)
 	spin_lock(&vmc_dirty_lock);
 	list_splice_init(&vmc_dirty_pins, &pins);
 	spin_unlock(&vmc_dirty_lock);
-	list_for_each_entry_safe(pin, tmp, &pins, idle) {
+	list_for_each_entry_safe(pin, tmp, &pins, ce.idle) {
 		unpin_user_pages_dirty_lock(&pin->page, 1, true);
 		kmem_cache_free(vmc_pin_cache, pin);
 		vmc_total_stat(pinned_pages, -1LL);
@@ -93,7 +93,7 @@ struct vmc_pin *vmc_pin_alloc(struct vmc_vm *vm)
 	struct vmc_pin *pin = kmem_cache_zalloc(vmc_pin_cache, GFP_KERNEL_ACCOUNT);
 
 	if (pin) {
-		INIT_LIST_HEAD(&pin->idle);
+		INIT_LIST_HEAD(&pin->ce.idle);
 		atomic_long_inc(&vm->mem.pins);
 	}
 	return pin;
@@ -203,24 +203,29 @@ static int vmc_pmem_alloc(struct vmc_policy_mem *mem, enum vmc_policy_kind kind,
 }
 
 static void vmc_pc_idle_work(struct work_struct *work);
+static const struct vmc_cache_ops vmc_pc_cache_ops;
 
+/* After vm->mode, quota and idle window are set. */
 int vmc_pc_init(struct vmc_vm *vm)
 {
+	u64 quota = vm->cache.quota_pages;
 	int ret;
 
-	INIT_LIST_HEAD(&vm->idle);
-	vm->idle_epoch = 0;
+	vmc_cache_init(&vm->cache, &vmc_pc_cache_ops);
+	vm->cache.quota_pages = quota;
+	vm->cache.idle_on = vm->idle_window;
+	vm->cache.keep = vm->mode != VMC_MODE_OFF;
 	vm->idle_end = jiffies + vm->idle_window;
 	INIT_DELAYED_WORK(&vm->idle_work, vmc_pc_idle_work);
 	xa_init(&vm->pins);
 	vm->xlates = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&vm->xlate_doomed);
 	INIT_LIST_HEAD(&vm->gups);
-	ret = vmc_pmem_alloc(&vm->pmem, vm->policy_kind, vm->quota_pages);
+	ret = vmc_pmem_alloc(&vm->pmem, vm->policy_kind, vm->cache.quota_pages);
 	if (ret)
 		return ret;
-	return vmc_policy_init(&vm->policy, vm->policy_kind, vmc_capacity(vm->quota_pages),
-			       &vm->pmem);
+	return vmc_policy_init(&vm->cache.policy, vm->policy_kind,
+			       vmc_capacity(vm->cache.quota_pages), &vm->pmem);
 }
 
 /**
@@ -231,7 +236,7 @@ int vmc_pc_init(struct vmc_vm *vm)
  */
 u64 vmc_pc_candidates(struct vmc_vm *vm)
 {
-	return READ_ONCE(vm->policy.stats.nr_cand);
+	return READ_ONCE(vm->cache.policy.stats.nr_cand);
 }
 
 /**
@@ -336,13 +341,13 @@ static bool vmc_dirty_needs_lock(struct page *page)
  */
 static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 {
+	/* vmc_cache_unpin() took it off vm->cache.pinned_pages. */
 	bool defer = pin->dirty && vmc_dirty_needs_lock(pin->page);
 
 	if (pin->prefetched)
 		vmc_pf_done(vm, pin, false);
 	if (pin->dirty && !defer)
 		set_page_dirty(pin->page);
-	vm->pinned_pages--;
 	atomic_long_inc(&vm->unaccount);
 	vmc_vm_stat(vm, unpins, 1);
 	vmc_vm_stat(vm, pinned_pages, -1ULL);
@@ -355,37 +360,13 @@ static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 		vmc_total_stat(unpins, -1LL);
 		atomic_long_dec(&vm->mem.pins);
 		spin_lock(&vmc_dirty_lock);
-		list_add_tail(&pin->idle, &vmc_dirty_pins);
+		list_add_tail(&pin->ce.idle, &vmc_dirty_pins);
 		spin_unlock(&vmc_dirty_lock);
 		queue_work(system_unbound_wq, &vmc_dirty_work);
 		return;
 	}
 	unpin_user_page(pin->page);
 	vmc_pin_free(vm, pin);
-}
-
-/*
- * Take @pin out of the cache: unpinned now if nothing reaches it, else
- * stale, unpinned by its last live user or cached translation.
- */
-static void vmc_pin_forget(struct vmc_vm *vm, struct vmc_pin *pin)
-{
-	xa_erase(&vm->pins, pin->pn.key);
-	vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_DROP);
-	list_del_init(&pin->idle);
-	if (pin->live || pin->xlates)
-		pin->stale = true;
-	else
-		vmc_pin_unpin(vm, pin);
-}
-
-/* Take a cached pin out of the cache and unpin it. */
-static void vmc_pin_drop(struct vmc_vm *vm, struct vmc_pin *pin, bool evicted)
-{
-	xa_erase(&vm->pins, pin->pn.key);
-	vmc_policy_del(&vm->policy, &pin->pn, evicted);
-	list_del_init(&pin->idle);
-	vmc_pin_unpin(vm, pin);
 }
 
 void vmc_pc_destroy(struct vmc_vm *vm)
@@ -397,160 +378,80 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 	cancel_delayed_work_sync(&vm->idle_work);
 	mutex_lock(&vm->lock);
 	xa_for_each(&vm->pins, idx, pin) {
-		WARN_ON_ONCE(pin->live);
-		vmc_pin_drop(vm, pin, VMC_DEL_DROP);
+		WARN_ON_ONCE(pin->ce.live);
+		vmc_cache_forget(&vm->cache, &pin->ce);
 	}
-	WARN_ON_ONCE(vm->policy.stats.nr_cand);
+	WARN_ON_ONCE(vm->cache.policy.stats.nr_cand);
 	mutex_unlock(&vm->lock);
 	xa_destroy(&vm->pins);
 	vmc_pmem_free(&vm->pmem);
 }
 
-/**
- * vmc_pc_evict_take() - take a victim out of the cache, for an eviction batch
- * @vm: the VM (lock held)
- * @pn: the victim, as the policy chose it
- * @victims: where it goes until vmc_pc_evict_finish()
- */
-void vmc_pc_evict_take(struct vmc_vm *vm, struct vmc_pnode *pn, struct list_head *victims)
+static struct vmc_vm *vmc_cache_vm(struct vmc_cache *c)
 {
-	struct vmc_pin *pin = container_of(pn, struct vmc_pin, pn);
-
-	lockdep_assert_held(&vm->lock);
-	xa_erase(&vm->pins, pn->key);
-	vmc_policy_del(&vm->policy, pn, VMC_DEL_EVICT);
-	list_del_init(&pin->idle);
-	/* The policy is done with the node: its link is ours now. */
-	list_add_tail(&pn->link.node, victims);
-	if (pin->xlates)
-		vmc_xc_unlink_vaddr(vm, pn->key << PAGE_SHIFT,
-				    (pn->key << PAGE_SHIFT) + PAGE_SIZE - 1);
+	return container_of(c, struct vmc_vm, cache);
 }
 
-/**
- * vmc_pc_evict_finish() - unpin the victims taken, in one batch
- * @vm: the VM (lock held)
- * @victims: what vmc_pc_evict_take() took
- *
- * The victims' cached translations go first, with one IOTLB sync; a victim
- * that a translation torn down but not yet synced still reaches (a batch
- * in flight) is unpinned by vmc_pc_xlate_put() after that sync.
- */
-void vmc_pc_evict_finish(struct vmc_vm *vm, struct list_head *victims)
+static struct vmc_pin *vmc_ce_pin(struct vmc_centry *e)
 {
-	struct vmc_pin *pin, *tmp;
-
-	lockdep_assert_held(&vm->lock);
-	if (list_empty(victims))
-		return;
-	vmc_xc_destroy_pending(vm);
-	list_for_each_entry_safe(pin, tmp, victims, pn.link.node) {
-		list_del(&pin->pn.link.node);
-		if (pin->xlates)
-			pin->stale = true;
-		else
-			vmc_pin_unpin(vm, pin);
-	}
+	return container_of(e, struct vmc_pin, ce);
 }
 
-/* Evict up to @nr_pages candidates in the policy's order, in one batch. */
-static u64 vmc_pc_evict(struct vmc_vm *vm, u64 nr_pages)
+/* Out of the xarray; an evicted pin's translations go at the next sync. */
+static void vmc_pc_detach(struct vmc_cache *c, struct vmc_centry *e, bool evict)
 {
-	LIST_HEAD(victims);
-	u64 evicted = 0;
+	struct vmc_vm *vm = vmc_cache_vm(c);
 
-	while (evicted < nr_pages) {
-		struct vmc_pnode *pn = vmc_policy_victim(&vm->policy);
+	lockdep_assert_held(&vm->lock);
+	xa_erase(&vm->pins, e->pn.key);
+	if (evict && e->xlates)
+		vmc_xc_unlink_vaddr(vm, e->pn.key << PAGE_SHIFT,
+				    (e->pn.key << PAGE_SHIFT) + PAGE_SIZE - 1);
+}
 
-		if (!pn)
-			break;
-		vmc_pc_evict_take(vm, pn, &victims);
-		evicted++;
-	}
-	vmc_pc_evict_finish(vm, &victims);
-	return evicted;
+static void vmc_pc_sync(struct vmc_cache *c)
+{
+	vmc_xc_destroy_pending(vmc_cache_vm(c));
+}
+
+static void vmc_pc_unpin(struct vmc_cache *c, struct vmc_centry *e)
+{
+	vmc_pin_unpin(vmc_cache_vm(c), vmc_ce_pin(e));
 }
 
 /* Start the next idle window if the current one is over. */
-static void vmc_idle_tick(struct vmc_vm *vm)
+static void vmc_pc_tick(struct vmc_cache *c)
 {
+	struct vmc_vm *vm = vmc_cache_vm(c);
 	unsigned long now = jiffies, n;
 
 	if (!vm->idle_window || time_before(now, vm->idle_end))
 		return;
 	n = (now - vm->idle_end) / vm->idle_window + 1;
-	vm->idle_epoch += n;
+	c->idle_epoch += n;
 	vm->idle_end += n * vm->idle_window;
 }
 
-/**
- * vmc_pin_idle() - a page of the cache became a candidate
- * @vm: the VM (lock held)
- * @pin: the page: the newest of the idle list now
- */
-void vmc_pin_idle(struct vmc_vm *vm, struct vmc_pin *pin)
+static void vmc_pc_released(struct vmc_cache *c, u64 nr, enum vmc_release why)
 {
-	lockdep_assert_held(&vm->lock);
-	vmc_idle_tick(vm);
-	pin->idle_stamp = vm->idle_epoch;
-	list_add_tail(&pin->idle, &vm->idle);
-}
+	struct vmc_vm *vm = vmc_cache_vm(c);
 
-/*
- * Release the candidates unmapped for a whole window or more (stamped two
- * windows ago or before), oldest first, down to VMC_IDLE_KEEP_PAGES.
- */
-static void vmc_pc_release_idle(struct vmc_vm *vm)
-{
-	struct vmc_pin *pin;
-	LIST_HEAD(victims);
-	u64 n = 0;
-
-	lockdep_assert_held(&vm->lock);
-	vmc_idle_tick(vm);
-	while (vm->idle_window && vm->policy.stats.nr_cand > VMC_IDLE_KEEP_PAGES) {
-		pin = list_first_entry_or_null(&vm->idle, struct vmc_pin, idle);
-		if (!pin || !vmc_idle_expired(vm->idle_epoch, pin->idle_stamp))
-			break;
-		vmc_pc_evict_take(vm, &pin->pn, &victims);
-		n++;
+	if (why == VMC_REL_IDLE) {
+		vmc_vm_stat(vm, idle_releases, nr);
+	} else {
+		vmc_vm_stat(vm, evictions, nr);
+		vmc_vm_stat(vm, eviction_batches, 1);
 	}
-	if (!n)
-		return;
-	vmc_pc_evict_finish(vm, &victims);
-	vmc_vm_stat(vm, idle_releases, n);
-	trace_vmc_evict(vm->pid, n, vm->pinned_pages, vm->quota_pages);
+	trace_vmc_evict(vm->pid, nr, c->pinned_pages, c->quota_pages);
 }
 
-/* Candidates to evict before @nr_pages more are pinned, for the quota. */
-static u64 vmc_pc_excess(struct vmc_vm *vm, u64 nr_pages)
-{
-	return vmc_quota_excess(vm->quota_pages, vm->pinned_pages, nr_pages);
-}
-
-/*
- * Release the idle candidates, and evict others until @nr_pages more fit
- * in the quota.  Returns false if live pages keep them from fitting.
- */
-static bool vmc_pc_make_room(struct vmc_vm *vm, u64 nr_pages)
-{
-	u64 over, evicted;
-
-	lockdep_assert_held(&vm->lock);
-	/* Mostly a look at the oldest candidate's stamp. */
-	if (vm->idle_window && !list_empty(&vm->idle))
-		vmc_pc_release_idle(vm);
-	over = vmc_pc_excess(vm, nr_pages);
-	if (over) {
-		evicted = vmc_pc_evict(vm, over);
-		if (evicted) {
-			vmc_vm_stat(vm, evictions, evicted);
-			vmc_vm_stat(vm, eviction_batches, 1);
-			trace_vmc_evict(vm->pid, evicted, vm->pinned_pages, vm->quota_pages);
-		}
-	}
-	return !vmc_pc_excess(vm, nr_pages);
-}
+static const struct vmc_cache_ops vmc_pc_cache_ops = {
+	.detach = vmc_pc_detach,
+	.sync = vmc_pc_sync,
+	.unpin = vmc_pc_unpin,
+	.tick = vmc_pc_tick,
+	.released = vmc_pc_released,
+};
 
 /* Candidates beyond the kept ones: have the work item look at window ends. */
 static void vmc_pc_idle_arm(struct vmc_vm *vm)
@@ -559,7 +460,7 @@ static void vmc_pc_idle_arm(struct vmc_vm *vm)
 
 	lockdep_assert_held(&vm->lock);
 	if (vm->idle_armed || !vm->idle_window ||
-	    vm->policy.stats.nr_cand <= VMC_IDLE_KEEP_PAGES)
+	    vm->cache.policy.stats.nr_cand <= VMC_IDLE_KEEP_PAGES)
 		return;
 	vm->idle_armed = true;
 	/* One jiffy past the end of the current window. */
@@ -574,7 +475,7 @@ static void vmc_pc_idle_work(struct work_struct *work)
 
 	mutex_lock(&vm->lock);
 	vm->idle_armed = false;
-	vmc_pc_release_idle(vm);
+	vmc_cache_release_idle(&vm->cache);
 	vmc_pc_idle_arm(vm);
 	mutex_unlock(&vm->lock);
 	vmc_vm_unaccount_flush(vm);
@@ -591,8 +492,9 @@ void vmc_pc_set_idle(struct vmc_vm *vm, unsigned long window)
 {
 	mutex_lock(&vm->lock);
 	vm->idle_window = window;
+	vm->cache.idle_on = window;
 	vm->idle_end = jiffies + window;
-	vmc_pc_make_room(vm, 0);
+	vmc_cache_make_room(&vm->cache, 0);
 	vmc_pc_idle_arm(vm);
 	mutex_unlock(&vm->lock);
 	vmc_vm_unaccount_flush(vm);
@@ -612,51 +514,18 @@ void vmc_pc_release_all(struct vmc_vm *vm)
 	unsigned long idx = 0;
 
 	mutex_lock(&vm->lock);
-	vmc_pc_evict(vm, U64_MAX);
+	vmc_cache_evict(&vm->cache, U64_MAX);
 	/* No container, so no live page, translation or map in flight is left. */
-	if (!WARN_ON_ONCE(vm->pinned_pages || xa_find(&vm->pins, &idx, ULONG_MAX, XA_PRESENT))) {
+	if (!WARN_ON_ONCE(vm->cache.pinned_pages ||
+			  xa_find(&vm->pins, &idx, ULONG_MAX, XA_PRESENT))) {
 		/* What is left are reservations of maps that failed. */
 		xa_destroy(&vm->pins);
-		vmc_policy_init(&vm->policy, vm->policy_kind, vmc_capacity(vm->quota_pages),
-				&vm->pmem);
+		vmc_policy_init(&vm->cache.policy, vm->policy_kind,
+				vmc_capacity(vm->cache.quota_pages), &vm->pmem);
 		vmc_pf_forget(vm);
 	}
 	mutex_unlock(&vm->lock);
 	vmc_vm_unaccount_flush(vm);
-}
-
-static void vmc_pc_reserve(struct vmc_vm *vm, u64 nr_pages)
-{
-	vm->pinned_pages += nr_pages;
-	vm->peak_pinned_pages = max(vm->peak_pinned_pages, vm->pinned_pages);
-}
-
-static void vmc_pin_use(struct vmc_vm *vm, struct vmc_pin *pin)
-{
-	if (!pin->live++) {
-		/* A candidate no more. */
-		list_del_init(&pin->idle);
-		vm->live_pages++;
-		vm->peak_live_pages = max(vm->peak_live_pages, vm->live_pages);
-	}
-	vmc_policy_hit(&vm->policy, &pin->pn);
-}
-
-static void vmc_pin_unuse(struct vmc_vm *vm, struct vmc_pin *pin)
-{
-	if (--pin->live)
-		return;
-	vm->live_pages--;
-	if (pin->stale) {
-		if (!pin->xlates)
-			vmc_pin_unpin(vm, pin);
-	} else if (vm->mode == VMC_MODE_OFF) {
-		/* Switched off while it was live: not kept now. */
-		vmc_pin_forget(vm, pin);
-	} else {
-		vmc_policy_unmap(&vm->policy, &pin->pn);
-		vmc_pin_idle(vm, pin);
-	}
 }
 
 /* A cached translation now leads to @pins; the mapping stops being live. */
@@ -665,11 +534,11 @@ void vmc_pc_xlate_get(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr
 	unsigned long i;
 
 	for (i = 0; i < nr_pages; i++) {
-		pins[i]->xlates++;
-		vmc_pin_unuse(vm, pins[i]);
+		pins[i]->ce.xlates++;
+		vmc_cache_unuse(&vm->cache, &pins[i]->ce);
 	}
 	/* Candidates now, as after vmc_pc_put(): down to the quota. */
-	vmc_pc_make_room(vm, 0);
+	vmc_cache_make_room(&vm->cache, 0);
 	vmc_pc_idle_arm(vm);
 }
 
@@ -679,17 +548,17 @@ void vmc_pc_xlate_reuse(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long 
 	unsigned long i;
 
 	for (i = 0; i < nr_pages; i++) {
-		pins[i]->xlates--;
-		vmc_pin_use(vm, pins[i]);
-		vmc_pf_record(vm, pins[i]->pn.key);
+		pins[i]->ce.xlates--;
+		vmc_cache_use(&vm->cache, &pins[i]->ce);
+		vmc_pf_record(vm, pins[i]->ce.pn.key);
 	}
 }
 
 /* A cached translation to @pin is gone (and flushed). */
 void vmc_pc_xlate_put(struct vmc_vm *vm, struct vmc_pin *pin)
 {
-	if (!--pin->xlates && !pin->live && pin->stale)
-		vmc_pin_unpin(vm, pin);
+	if (!--pin->ce.xlates && !pin->ce.live && pin->ce.stale)
+		vmc_cache_unpin(&vm->cache, &pin->ce);
 }
 
 void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages)
@@ -699,9 +568,9 @@ void vmc_pc_put(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long nr_pages
 	mutex_lock(&vm->lock);
 	for (i = 0; i < nr_pages; i++)
 		if (pins[i])
-			vmc_pin_unuse(vm, pins[i]);
+			vmc_cache_unuse(&vm->cache, &pins[i]->ce);
 	/* Above a lowered quota, pages that stop being live go at once. */
-	vmc_pc_make_room(vm, 0);
+	vmc_cache_make_room(&vm->cache, 0);
 	vmc_pc_idle_arm(vm);
 	mutex_unlock(&vm->lock);
 }
@@ -724,7 +593,7 @@ long vmc_pc_shrink(struct vmc_vm *vm, unsigned long nr_pages)
 
 	if (!mutex_trylock(&vm->lock))
 		return -EBUSY;
-	released = vmc_pc_evict(vm, nr_pages);
+	released = vmc_cache_evict(&vm->cache, nr_pages);
 	if (released)
 		vmc_vm_stat(vm, shrinker_releases, released);
 	mutex_unlock(&vm->lock);
@@ -741,7 +610,7 @@ static struct vmc_pin *vmc_pc_take(struct vmc_vm *vm, struct vmc_pin *pin, bool 
 		return NULL;
 	if (pin->prefetched)
 		vmc_pf_done(vm, pin, true);
-	vmc_pin_use(vm, pin);
+	vmc_cache_use(&vm->cache, &pin->ce);
 	return pin;
 }
 
@@ -801,18 +670,18 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 		unpin_user_page(page);
 		old->writable |= write;
 		old->dirty |= write;
-		vm->pinned_pages--;
+		vm->cache.pinned_pages--;
 		atomic_long_inc(&vm->unaccount);
-		vmc_pin_use(vm, old);
+		vmc_cache_use(&vm->cache, &old->ce);
 		return old;
 	}
-	pin = list_first_entry_or_null(fresh, struct vmc_pin, pn.link.node);
+	pin = list_first_entry_or_null(fresh, struct vmc_pin, ce.pn.link.node);
 	if (WARN_ON_ONCE(!pin))
 		return NULL;
-	list_del_init(&pin->pn.link.node);
+	list_del_init(&pin->ce.pn.link.node);
 	/* The address maps another page now: live users keep the old one. */
 	if (old)
-		vmc_pin_forget(vm, old);
+		vmc_cache_forget(&vm->cache, &old->ce);
 	/* The slot was reserved before the lock: nothing to allocate. */
 	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_NOWAIT | __GFP_ACCOUNT))) {
 		vmc_pin_free(vm, pin);
@@ -821,10 +690,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 	pin->page = page;
 	pin->writable = write;
 	pin->dirty = write;
-	pin->live = 1;
-	vm->live_pages++;
-	vm->peak_live_pages = max(vm->peak_live_pages, vm->live_pages);
-	vmc_policy_insert(&vm->policy, &pin->pn, vpn, VMC_INS_LIVE);
+	vmc_cache_insert(&vm->cache, &pin->ce, vpn);
 	vmc_vm_stat(vm, pins, 1);
 	vmc_vm_stat(vm, pinned_pages, 1);
 	return pin;
@@ -846,12 +712,12 @@ static int vmc_pc_insert_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 		pins[i] = vmc_pc_insert(vm, vpn + i, pages[i], write, fresh);
 		if (!pins[i]) {
 			unpin_user_page(pages[i]);
-			vm->pinned_pages--;
+			vm->cache.pinned_pages--;
 			atomic_long_inc(&vm->unaccount);
 			for (i++; i < nr; i++)
 				if (!pins[i]) {
 					unpin_user_page(pages[i]);
-					vm->pinned_pages--;
+					vm->cache.pinned_pages--;
 					atomic_long_inc(&vm->unaccount);
 				}
 			return -ENOMEM;
@@ -867,10 +733,10 @@ static void vmc_pc_abort(struct vmc_vm *vm, struct vmc_pin **pins, unsigned long
 	unsigned long i;
 
 	mutex_lock(&vm->lock);
-	vm->pinned_pages -= reserved;
+	vm->cache.pinned_pages -= reserved;
 	for (i = 0; i < nr; i++)
 		if (pins[i]) {
-			vmc_pin_unuse(vm, pins[i]);
+			vmc_cache_unuse(&vm->cache, &pins[i]->ce);
 			pins[i] = NULL;
 		}
 	mutex_unlock(&vm->lock);
@@ -907,7 +773,7 @@ static int vmc_pc_charge_misses(struct vmc_vm *vm, long nr_pages)
 	if (!vmc_pc_charge(vm, nr_pages))
 		return 0;
 	mutex_lock(&vm->lock);
-	evicted = vmc_pc_evict(vm, nr_pages);
+	evicted = vmc_cache_evict(&vm->cache, nr_pages);
 	if (evicted) {
 		vmc_vm_stat(vm, evictions, evicted);
 		vmc_vm_stat(vm, eviction_batches, 1);
@@ -950,7 +816,7 @@ static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 		*misses += !pins[i];
 	}
 	rcu_read_unlock();
-	if (!vmc_pc_make_room(vm, *misses)) {
+	if (!vmc_cache_make_room(&vm->cache, *misses)) {
 		/* The caller can free room and ask again first. */
 		if (room_coming) {
 			*misses = 0;
@@ -959,7 +825,7 @@ static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 		/* Live pages fill the quota: admitted, as type1 would. */
 		vmc_vm_stat(vm, quota_overruns, 1);
 	}
-	vmc_pc_reserve(vm, *misses);
+	vmc_cache_reserve(&vm->cache, *misses);
 	/* A retry after a racing invalidation counts its hits again: rare. */
 	vmc_vm_stat(vm, pin_hits, nr - *misses);
 	if (nr > *misses)
@@ -997,7 +863,7 @@ static int vmc_pc_prealloc(struct vmc_vm *vm, unsigned long vaddr, unsigned long
 		pin = vmc_pin_alloc(vm);
 		if (!pin)
 			return -ENOMEM;
-		list_add(&pin->pn.link.node, fresh);
+		list_add(&pin->ce.pn.link.node, fresh);
 		if (xa_reserve(&vm->pins, vpn + i, GFP_KERNEL_ACCOUNT))
 			return -ENOMEM;
 	}
@@ -1009,8 +875,8 @@ static void vmc_pc_fresh_free(struct vmc_vm *vm, struct list_head *fresh)
 {
 	struct vmc_pin *pin, *tmp;
 
-	list_for_each_entry_safe(pin, tmp, fresh, pn.link.node) {
-		list_del(&pin->pn.link.node);
+	list_for_each_entry_safe(pin, tmp, fresh, ce.pn.link.node) {
+		list_del(&pin->ce.pn.link.node);
 		vmc_pin_free(vm, pin);
 	}
 }
@@ -1201,8 +1067,8 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 	vmc_xc_drop_vaddr(vm, start, end - 1);
 	xa_for_each_range(&vm->pins, idx, pin, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT) {
 		/* Live mappings keep their page, as in type1. */
-		dropped += !pin->live && !pin->xlates;
-		vmc_pin_forget(vm, pin);
+		dropped += !pin->ce.live && !pin->ce.xlates;
+		vmc_cache_forget(&vm->cache, &pin->ce);
 	}
 	if (dropped)
 		vmc_vm_stat(vm, notifier_drops, dropped);
@@ -1243,16 +1109,16 @@ static void vmc_pc_reinit_policy(struct vmc_vm *vm, enum vmc_policy_kind kind,
 	vmc_pmem_free(&vm->pmem);
 	vm->pmem = *mem;
 	vm->policy_kind = kind;
-	vmc_policy_init(&vm->policy, kind, vmc_capacity(vm->quota_pages), &vm->pmem);
+	vmc_policy_init(&vm->cache.policy, kind, vmc_capacity(vm->cache.quota_pages), &vm->pmem);
 	xa_for_each(&vm->pins, idx, pin) {
 		/* A prefetch not used yet stays cheap to lose. */
 		if (pin->prefetched) {
-			vmc_policy_insert(&vm->policy, &pin->pn, idx, VMC_INS_PREFETCH);
+			vmc_policy_insert(&vm->cache.policy, &pin->ce.pn, idx, VMC_INS_PREFETCH);
 			continue;
 		}
-		vmc_policy_insert(&vm->policy, &pin->pn, idx, VMC_INS_LIVE);
-		if (!pin->live)
-			vmc_policy_unmap(&vm->policy, &pin->pn);
+		vmc_policy_insert(&vm->cache.policy, &pin->ce.pn, idx, VMC_INS_LIVE);
+		if (!pin->ce.live)
+			vmc_policy_unmap(&vm->cache.policy, &pin->ce.pn);
 	}
 }
 
@@ -1264,12 +1130,12 @@ int vmc_pc_set_policy(struct vmc_vm *vm, enum vmc_policy_kind kind)
 
 	/* History for the quota, allocated outside the lock (see prealloc). */
 	for (;;) {
-		quota = READ_ONCE(vm->quota_pages);
+		quota = READ_ONCE(vm->cache.quota_pages);
 		ret = vmc_pmem_alloc(&mem, kind, quota);
 		if (ret)
 			return ret;
 		mutex_lock(&vm->lock);
-		if (vm->quota_pages == quota)
+		if (vm->cache.quota_pages == quota)
 			break;
 		/* The quota changed meanwhile: size it again. */
 		mutex_unlock(&vm->lock);
@@ -1290,15 +1156,15 @@ int vmc_pc_set_quota(struct vmc_vm *vm, u64 quota_pages)
 	kind = READ_ONCE(vm->policy_kind);
 	have = vmc_kind_has_history(kind) && !vmc_pmem_alloc(&mem, kind, quota_pages);
 	mutex_lock(&vm->lock);
-	vm->quota_pages = quota_pages;
+	vm->cache.quota_pages = quota_pages;
 	if (have && vm->policy_kind == kind) {
 		vmc_pc_reinit_policy(vm, kind, &mem);
 		have = false;
 	} else {
-		vmc_policy_set_capacity(&vm->policy, vmc_capacity(quota_pages));
+		vmc_policy_set_capacity(&vm->cache.policy, vmc_capacity(quota_pages));
 	}
 	/* Down to the quota at once; live pages above it stay. */
-	vmc_pc_make_room(vm, 0);
+	vmc_cache_make_room(&vm->cache, 0);
 	mutex_unlock(&vm->lock);
 	if (have)
 		vmc_pmem_free(&mem);
@@ -1316,6 +1182,7 @@ void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode)
 	if (vm->mode == VMC_MODE_LAZY && mode != VMC_MODE_LAZY)
 		vmc_xc_drop_vaddr(vm, 0, ULONG_MAX);
 	vm->mode = mode;
+	vm->cache.keep = mode != VMC_MODE_OFF;
 	/*
 	 * Off caches nothing: candidates go now, live pins when unmapped; a
 	 * page that a torn-down translation not yet synced still reaches
@@ -1323,8 +1190,8 @@ void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode)
 	 */
 	if (mode == VMC_MODE_OFF)
 		xa_for_each(&vm->pins, idx, pin)
-			if (!pin->live)
-				vmc_pin_forget(vm, pin);
+			if (!pin->ce.live)
+				vmc_cache_forget(&vm->cache, &pin->ce);
 	mutex_unlock(&vm->lock);
 	vmc_vm_unaccount_flush(vm);
 }

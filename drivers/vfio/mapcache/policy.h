@@ -614,6 +614,13 @@ void vmc_ag_move(struct vmc_ag *dst, const struct vmc_ag *src);
 #define VMC_PF_MAX_PAGES	8
 #define VMC_PF_DEFAULT_DEPTH	VMC_AG_MAX_DEPTH
 
+/*
+ * dma_entry_limit's default: mappings a container may hold, live ones and
+ * cached translations (lazy mode) together, as type1's (U16_MAX).  At the
+ * limit a map first drops every cached translation of the container.
+ */
+#define VMC_DMA_ENTRY_LIMIT	65535
+
 /* LIRS and DUEL history: ghosts per quota page, and a cap for huge quotas. */
 #define VMC_GHOSTS_PER_PAGE	2
 #define VMC_GHOSTS_MAX		BIT(16)

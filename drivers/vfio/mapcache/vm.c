@@ -97,7 +97,7 @@ static ssize_t vmc_vm_show_bytes(struct kobj_attribute *a, char *buf, size_t off
 static ssize_t _name##_show(struct kobject *kobj, struct kobj_attribute *a,	\
 			    char *buf)						\
 {										\
-	return vmc_vm_show_bytes(a, buf, offsetof(struct vmc_vm, _field));	\
+	return vmc_vm_show_bytes(a, buf, offsetof(struct vmc_vm, cache._field));\
 }
 
 VMC_VM_BYTES_SHOW(pinned_bytes, pinned_pages)
@@ -117,9 +117,9 @@ static ssize_t vmc_vm_peak_reset(struct kobj_attribute *a, const char *buf, size
 		return -EINVAL;
 	mutex_lock(&vm->lock);
 	if (live)
-		vm->peak_live_pages = vm->live_pages;
+		vm->cache.peak_live_pages = vm->cache.live_pages;
 	else
-		vm->peak_pinned_pages = vm->pinned_pages;
+		vm->cache.peak_pinned_pages = vm->cache.pinned_pages;
 	mutex_unlock(&vm->lock);
 	return count;
 }
@@ -490,7 +490,7 @@ static int vmc_vm_publish(struct vmc_vm *vm)
 static void vmc_vm_defaults(struct vmc_vm *vm)
 {
 	vm->mode = READ_ONCE(vmc_default_mode);
-	vm->quota_pages = READ_ONCE(vmc_default_quota_bytes) >> PAGE_SHIFT;
+	vm->cache.quota_pages = READ_ONCE(vmc_default_quota_bytes) >> PAGE_SHIFT;
 	vm->policy_kind = READ_ONCE(vmc_default_policy);
 	vm->idle_window = vmc_idle_jiffies(READ_ONCE(vmc_default_idle_ms));
 }

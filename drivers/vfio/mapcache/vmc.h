@@ -36,7 +36,7 @@
 #include <linux/workqueue.h>
 
 #include "compat.h"
-#include "policy.h"
+#include "pcrules.h"
 #include "vfio_core.h"
 
 /* Slots of vmc_container.hint: a ring of this many buffers never misses. */
@@ -120,33 +120,26 @@ enum vmc_mode {
 
 /**
  * struct vmc_pin - one page of a VM's pin cache
- * @pn: policy node; @pn.key is the VMM's virtual page number
+ * @ce: its state under the cache's rules (pcrules.h): policy node
+ *      (@ce.pn.key is the VMM's virtual page number), live mappings (of any
+ *      container of the VM; 0 makes it a candidate), cached translations
+ *      (lazy mode; they go before the page is unpinned), idle list and
+ *      stamp, and whether it is stale: the VMM's address no longer maps
+ *      @page (mmu notifier), so it is out of the cache and unpinned when
+ *      its last live user or translation goes
  * @page: the pinned page
- * @live: pages of guest mappings (of any container of the VM) that use it;
- *        0 makes it a candidate for eviction
- * @xlates: cached translations (lazy mode) that still lead to it; they go
- *          before the page is unpinned
  * @writable: pinned with FOLL_WRITE, and not write-protected since
  * @dirty: ever pinned for write: dirtied when unpinned
- * @stale: the VMM's address no longer maps @page (mmu notifier): no longer
- *         in the cache, unpinned when its last live user goes
  * @prefetched: pinned ahead by the prefetcher and not mapped since
- * @idle: link in vmc_vm.idle while a candidate in the cache
- * @idle_stamp: the idle window in which it last became a candidate
  *
  * Protected by vmc_vm.lock once in the cache.
  */
 struct vmc_pin {
-	struct vmc_pnode pn;
+	struct vmc_centry ce;
 	struct page *page;
-	unsigned int live;
-	unsigned int xlates;
 	bool writable;
 	bool dirty;
-	bool stale;
 	bool prefetched;
-	u32 idle_stamp;
-	struct list_head idle;
 };
 
 struct vmc_vm_sysfs;
@@ -223,26 +216,23 @@ struct vmc_gup_window {
  *          (lazy mode), by virtual address; see vmc_dma.vnode
  * @xlate_doomed: cached translations unlinked, waiting for their teardown
  * @gups: the vmc_gup_windows of maps pinning pages outside @lock
- * @policy: eviction order of the candidates
- * @pmem: history storage of @policy
+ * @cache: the pin cache's rules and counts (pcrules.h): its policy (the
+ *         eviction order of the candidates), quota (most pages it keeps
+ *         pinned, 0: no fixed limit; live pages may go above it), pages
+ *         pinned through it (live, candidate, stale, and reserved by maps
+ *         in flight), live pages, their peaks (since reset through sysfs),
+ *         the candidates in the order they became candidates, and the
+ *         number of the current idle window
+ * @pmem: history storage of @cache.policy
  * @policy_kind: which policy
  * @mode: what is cached
- * @quota_pages: most pages the cache keeps pinned, 0: no fixed limit; live
- *               pages may go above it
- * @pinned_pages: pages pinned through the cache (live, candidate, stale, and
- *                reserved by maps in flight)
- * @live_pages: pins with live users
- * @peak_pinned_pages: highest @pinned_pages (since reset through sysfs)
- * @peak_live_pages: highest @live_pages (likewise)
- * @idle: the candidates in the cache, in the order they became candidates
  * @idle_window: length of an idle window in jiffies; 0: idle candidates are
  *               kept (up to the quota)
  * @idle_end: when the current window ends (jiffies)
- * @idle_epoch: number of the current window
  * @idle_armed: @idle_work is queued
  * @idle_work: releases idle candidates at the end of a window, while there
  *             are more than VMC_IDLE_KEEP_PAGES
- * @ag: access graph of the prefetcher, sized by @quota_pages; NULL while
+ * @ag: access graph of the prefetcher, sized by @cache.quota_pages; NULL while
  *      prefetching is off
  * @prefetch_depth: edges the prefetcher follows from a missed page
  * @stats: counters
@@ -277,19 +267,12 @@ struct vmc_vm {
 	struct rb_root_cached xlates;
 	struct list_head xlate_doomed;
 	struct list_head gups;
-	struct vmc_policy policy;
+	struct vmc_cache cache;
 	struct vmc_policy_mem pmem;
 	enum vmc_policy_kind policy_kind;
 	enum vmc_mode mode;
-	u64 quota_pages;
-	u64 pinned_pages;
-	u64 live_pages;
-	u64 peak_pinned_pages;
-	u64 peak_live_pages;
-	struct list_head idle;
 	unsigned long idle_window;
 	unsigned long idle_end;
-	u32 idle_epoch;
 	bool idle_armed;
 	struct delayed_work idle_work;
 	struct vmc_ag *ag;
@@ -528,11 +511,8 @@ void vmc_pin_free(struct vmc_vm *vm, struct vmc_pin *pin);
 size_t vmc_pin_obj_size(void);
 unsigned long vmc_pc_xa_nodes(struct vmc_vm *vm);
 size_t vmc_pc_policy_bytes(struct vmc_vm *vm);
-void vmc_pc_evict_take(struct vmc_vm *vm, struct vmc_pnode *pn, struct list_head *victims);
-void vmc_pc_evict_finish(struct vmc_vm *vm, struct list_head *victims);
 u64 vmc_pc_candidates(struct vmc_vm *vm);
 int vmc_pc_charge(struct vmc_vm *vm, long nr_pages);
-void vmc_pin_idle(struct vmc_vm *vm, struct vmc_pin *pin);
 
 /* pcprefetch.c: prefetching into the pin cache along the access graph */
 int vmc_pf_init(struct vmc_vm *vm);

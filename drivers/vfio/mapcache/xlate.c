@@ -199,7 +199,7 @@ bool vmc_xc_cache(struct vmc_container *c, struct vmc_dma *dma)
 	if (vm->mode != VMC_MODE_LAZY)
 		goto out_live;
 	for (i = 0; i < dma->nr_pins; i++)
-		if (dma->pins[i]->stale ||
+		if (dma->pins[i]->ce.stale ||
 		    (dma->prot & IOMMU_WRITE && !dma->pins[i]->writable))
 			goto out_live;
 	WRITE_ONCE(dma->state, VMC_DMA_CACHED);

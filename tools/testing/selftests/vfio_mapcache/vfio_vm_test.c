@@ -544,6 +544,24 @@ static long long nr_xlates(void)
 }
 
 /*
+ * The fixture's container again, with dma_entry_limit @limit (taken when a
+ * container opens) and the VM in lazy mode: 0 or -errno.
+ */
+static int fx_reopen_lazy_limit(struct vm_fx *fx, const char *limit)
+{
+	char old[32];
+	int ret;
+
+	vmc_env_close(&fx->env);
+	ret = swap_param("dma_entry_limit", limit, old, sizeof(old));
+	if (ret)
+		return ret;
+	ret = vmc_env_open(&fx->env, VMC_BACKEND_MAPCACHE);
+	vmc_write_str(MODPARAM_DIR "/dma_entry_limit", old);
+	return ret ?: vmc_vm_write("mode", "lazy");
+}
+
+/*
  * Lazy mode: one page mapped and unmapped at 64 IOVAs leaves cached
  * translations, each with IOMMU page tables: they count against
  * dma_entry_limit (8 here), and a map at the limit reclaims them rather
@@ -554,16 +572,9 @@ TEST_F(vm, lazy_translations_within_entry_limit)
 	struct vm_fx *fx = &self->f;
 	struct vfio_iommu_type1_info_dma_avail *avail;
 	struct vfio_iommu_type1_info *info;
-	char old[32];
 	int i;
 
-	/* The limit is taken when a container opens: open another one. */
-	vmc_env_close(&fx->env);
-	ASSERT_EQ(0, swap_param("dma_entry_limit", "8", old, sizeof(old)));
-	i = vmc_env_open(&fx->env, VMC_BACKEND_MAPCACHE);
-	vmc_write_str(MODPARAM_DIR "/dma_entry_limit", old);
-	ASSERT_EQ(0, i);
-	ASSERT_EQ(0, vmc_vm_write("mode", "lazy"));
+	ASSERT_EQ(0, fx_reopen_lazy_limit(fx, "8"));
 	for (i = 0; i < 64; i++) {
 		fx_map(fx, IOVA_A + i * PG, fx->buf, PG, R);
 		fx_unmap(fx, IOVA_A + i * PG, PG);
@@ -581,6 +592,39 @@ TEST_F(vm, lazy_translations_within_entry_limit)
 		fx_map(fx, IOVA_A + i * PG, fx->buf + i * PG, PG, R);
 	ASSERT_EQ(-ENOSPC, _vmc_map(fx->env.container, IOVA_A + 8 * PG, fx->buf, PG, R));
 	ASSERT_EQ(0, nr_xlates());
+}
+
+/*
+ * At dma_entry_limit (2 here), a map over a cached translation takes that
+ * entry over: the other cached translation stays, and a map of it again
+ * is served from the IOMMU as it is.  A map that overlaps none takes
+ * every cached entry back first.
+ */
+TEST_F(vm, lazy_limit_map_over_cached_keeps_others)
+{
+	struct vm_fx *fx = &self->f;
+	long long full;
+
+	ASSERT_EQ(0, fx_reopen_lazy_limit(fx, "2"));
+	fx_map(fx, IOVA_A, fx->buf, PG, R);
+	fx_unmap(fx, IOVA_A, PG);
+	fx_map(fx, IOVA_A + PG, fx->buf + PG, PG, R);
+	fx_unmap(fx, IOVA_A + PG, PG);
+	ASSERT_EQ(2, nr_xlates());
+	/* IOVA_A again, to another page: its cached entry goes, B's stays. */
+	fx_map(fx, IOVA_A, fx->buf + 2 * PG, PG, R);
+	ASSERT_EQ(1, nr_xlates());
+	full = vmc_stat(VMC_STATS_TOTAL, "full_hits");
+	fx_map(fx, IOVA_A + PG, fx->buf + PG, PG, R);
+	ASSERT_EQ(full + 1, vmc_stat(VMC_STATS_TOTAL, "full_hits"));
+	ASSERT_EQ(0, nr_xlates());
+	fx_unmap(fx, IOVA_A, PG);
+	fx_unmap(fx, IOVA_A + PG, PG);
+	ASSERT_EQ(2, nr_xlates());
+	/* Neither overlapped: both entries come back first. */
+	fx_map(fx, IOVA_A + 2 * PG, fx->buf, PG, R);
+	ASSERT_EQ(0, nr_xlates());
+	fx_unmap(fx, IOVA_A + 2 * PG, PG);
 }
 
 /*

@@ -28,7 +28,7 @@
  * Last, the recorded traces (issue 6): each *.txt trace in /data is
  * replayed (vmc_replay.c) on stock type1 with plain ioctls and on the
  * map-cache in modes off, strict and lazy, at 25, 50 and 100% of the
- * trace's working set (lru; lirs in strict mode too), with plain ioctls and
+ * trace's working set (lru and duel; lirs in strict mode too), with plain ioctls and
  * with VFIO_MAPCACHE_BATCH, each request of the trace going either with the
  * next map (piggyback) or in windows of 16 or 32 requests; and strict lru
  * at 50% with prefetch if the module has it.  All configurations in turn
@@ -437,7 +437,7 @@ static int bench_backend(enum vmc_backend b, unsigned int slot, const char *mode
 
 /* ---- replay of the recorded traces ---- */
 
-#define TR_MAX_TRACES	8
+#define TR_MAX_TRACES	16
 #define TR_MAX_ROUNDS	9
 #define TCFG(m, pol, sub, win) \
 	{ .mode = (m), .policy = (pol), .submit = (sub), .window = (win) }
@@ -451,7 +451,10 @@ static const struct vmc_run_cfg tr_base_cfgs[] = {
 	TCFG(VMC_RUN_OFF, NULL, VMC_SUBMIT_WINDOW, 32),
 };
 
-/* At each quota: strict lru with each submission, lirs plain, lazy lru. */
+/*
+ * At each quota: strict lru with each submission, lirs plain, duel (the
+ * default policy) plain, lazy lru and duel.
+ */
 static const struct vmc_run_cfg tr_quota_cfgs[] = {
 	TCFG(VMC_RUN_STRICT, "lru", VMC_SUBMIT_PLAIN, 0),
 	TCFG(VMC_RUN_STRICT, "lru", VMC_SUBMIT_PIGGYBACK, 0),
@@ -459,9 +462,11 @@ static const struct vmc_run_cfg tr_quota_cfgs[] = {
 	TCFG(VMC_RUN_STRICT, "lru", VMC_SUBMIT_WINDOW, 32),
 	TCFG(VMC_RUN_STRICT, "lirs", VMC_SUBMIT_PLAIN, 0),
 	TCFG(VMC_RUN_STRICT, "lirs", VMC_SUBMIT_WINDOW, 32),
+	TCFG(VMC_RUN_STRICT, "duel", VMC_SUBMIT_PLAIN, 0),
 	TCFG(VMC_RUN_LAZY, "lru", VMC_SUBMIT_PLAIN, 0),
 	TCFG(VMC_RUN_LAZY, "lru", VMC_SUBMIT_PIGGYBACK, 0),
 	TCFG(VMC_RUN_LAZY, "lru", VMC_SUBMIT_WINDOW, 32),
+	TCFG(VMC_RUN_LAZY, "duel", VMC_SUBMIT_PLAIN, 0),
 };
 
 static const unsigned int tr_quota_pcts[] = { 25, 50, 100 };
@@ -613,9 +618,9 @@ static void tr_print(const struct vmc_pattern *p, const struct tr_res *res, unsi
 /*
  * The figures of issue 6, per trace: strict mode at 50% of the working set,
  * lru with each submission (plain, piggyback, window16, window32), then lirs
- * (plain, window32).
+ * (plain, window32) and duel (plain).
  */
-#define TR_NR_SUM	6
+#define TR_NR_SUM	7
 /* The flush columns: lru's submissions (lirs flushes alike). */
 #define TR_NR_FLUSH_SUM	4
 
@@ -637,6 +642,7 @@ static int tr_find_sum(unsigned int k)
 		{ "lru", VMC_SUBMIT_PLAIN, 0 }, { "lru", VMC_SUBMIT_PIGGYBACK, 0 },
 		{ "lru", VMC_SUBMIT_WINDOW, 16 }, { "lru", VMC_SUBMIT_WINDOW, 32 },
 		{ "lirs", VMC_SUBMIT_PLAIN, 0 }, { "lirs", VMC_SUBMIT_WINDOW, 32 },
+		{ "duel", VMC_SUBMIT_PLAIN, 0 },
 	};
 	unsigned int i;
 
@@ -675,12 +681,12 @@ static void tr_summarize(const struct vmc_pattern *p, const struct tr_res *res)
 static void tr_print_summary(void)
 {
 	static const char *const head[TR_NR_SUM] = {
-		"plain", "piggyback", "window16", "window32", "lirs", "lirs w32",
+		"plain", "piggyback", "window16", "window32", "lirs", "lirs w32", "duel",
 	};
 	unsigned int i, k;
 
 	printf("# TRACE-SUMMARY-BEGIN\n");
-	printf("%-16s %-59s | %s\n", "", "time per request vs type1 (lru; lirs)",
+	printf("%-16s %-59s | %s\n", "", "time per request vs type1 (lru; lirs; duel)",
 	       "IOTLB flushes per unmapped page (requests per call)");
 	printf("%-16s", "trace");
 	for (k = 0; k < TR_NR_SUM; k++)

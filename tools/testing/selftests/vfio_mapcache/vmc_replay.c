@@ -7,9 +7,12 @@
  * SIZE PHYS" / "u IOVA SIZE") or the synthetic one.  It is replayed on the
  * IOVAs it was recorded with; each distinct guest-physical page becomes a
  * distinct page of one buffer of this process (in address order, so a
- * multi-page record stays contiguous).  IOVAs in the MSI window or outside
- * GET_INFO's IOVA ranges move up by 4 GiB, or are skipped if that does not
- * help.  An unmap is one UNMAP_DMA of the mappings it overlaps, widened to
+ * multi-page record stays contiguous).  A trace of two devices marks the
+ * second device's IOVAs by adding 2^48 (tools/traces/README): they move to
+ * 128 GiB + (IOVA - 2^48), apart from the first device's, as a second
+ * device's own IOVA space would keep them.  IOVAs in the MSI window or
+ * outside GET_INFO's IOVA ranges move up by 4 GiB, or are skipped if that
+ * does not help.  An unmap is one UNMAP_DMA of the mappings it overlaps, widened to
  * whole mappings (QEMU passes a guest's unmap of a range on as one
  * request); a map over a still-mapped IOVA is replayed as unmap + map;
  * unmaps of IOVAs not mapped are dropped: the replayed stream is one the
@@ -48,6 +51,8 @@
 #define MSI_START	0xfee00000ULL
 #define MSI_END		0xfeefffffULL	/* inclusive */
 #define IOVA_SHIFT	0x100000000ULL	/* where IOVAs that do not fit move */
+#define DEV2_MARK	(1ULL << 48)	/* a trace's second device: IOVA + this */
+#define DEV2_BASE	(1ULL << 37)	/* where the replay puts its IOVAs */
 #define MAX_RANGES	16
 
 /* The synthetic stream: a loop over SYN_PAGES pages, SYN_QD in flight. */
@@ -122,6 +127,8 @@ static bool iova_ok(uint64_t iova, uint64_t size)
 /* Where the replay puts a recorded IOVA range; false to skip it. */
 static bool place_iova(uint64_t *iova, uint64_t size)
 {
+	if (*iova >= DEV2_MARK && *iova - DEV2_MARK < DEV2_BASE)
+		*iova = *iova - DEV2_MARK + DEV2_BASE;
 	if (iova_ok(*iova, size))
 		return true;
 	if (iova_ok(*iova + IOVA_SHIFT, size)) {

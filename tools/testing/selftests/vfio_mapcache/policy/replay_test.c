@@ -3,20 +3,22 @@
  * A recorded trace replayed through the simulator (tools/mapcache-sim) and
  * through the module's pin-cache rules, and every counter must agree.
  *
- * The second replay restates, call for call, what pincache.c does with the
- * policy core for a MAP_DMA and an UNMAP_DMA: vmc_pc_lookup_all() takes the
- * hits (vmc_pin_use()), vmc_pc_make_room() releases idle candidates then
- * evicts down to the quota for the misses or admits them above it,
- * vmc_pc_reserve() counts them, vmc_pc_insert_all() pins them live, batch
- * after batch of VMC_PIN_BATCH_PAGES; vmc_pc_put() releases a mapping's
- * pages (vmc_pin_unuse(), vmc_pin_idle()) then makes room for none.  The
- * quota, idle and batch rules come from policy.h, as in the module; only
- * the idle clock is the simulator's (requests, not jiffies).  It is the
- * simulator's own event order (sim.c) that is under test: how it groups a
- * trace's records into the module's calls, and where over-quota maps,
+ * The second replay runs drivers/vfio/mapcache/pcrules.c itself, the file
+ * the module is built from: what happens to a page when a map finds it or
+ * pins it (vmc_cache_use(), vmc_cache_insert()), when an unmap releases it
+ * (vmc_cache_unuse()), how room is made for a map's misses or after an
+ * unmap (vmc_cache_make_room(): idle candidates, then the policy's order,
+ * or admission above the quota), batch after batch of
+ * VMC_PIN_BATCH_PAGES.  What is restated here is only what pincache.c
+ * does around those calls: one call per page of a MAP_DMA or UNMAP_DMA,
+ * in its order (vmc_pc_lookup_all(), vmc_pc_insert_all(), vmc_pc_put()),
+ * and the pin cache's side of struct vmc_cache_ops, which here only
+ * counts; the idle clock is the simulator's (requests, not jiffies).  It
+ * is the simulator's own model (sim.c) that is under test: how it groups
+ * a trace's records into the module's calls, and where over-quota maps,
  * quota rounding and idle release happen.
  */
-#include "policy.h"
+#include "pcrules.h"
 #include "sim.h"
 #include "kselftest_harness.h"
 
@@ -27,95 +29,65 @@
 #endif
 
 struct mpin {
-	struct vmc_pnode pn;
-	u32 live;
-	u32 idle_stamp;
-	struct list_head idle;
+	struct vmc_centry ce;
 	bool pinned;
 };
 
 struct mvm {
-	struct vmc_policy policy;
+	struct vmc_cache cache;
 	struct vmc_policy_mem pmem;
 	struct vmc_duel duel;
 	struct mpin *pins;		/* per page id */
-	struct list_head idle;
-	u64 quota_pages, pinned_pages, live_pages;
 	u64 idle_window, reqs;		/* idle clock: requests, as sim.c's */
 	struct sim_counts c;
 };
 
-static u32 mvm_epoch(const struct mvm *vm)
+static struct mvm *mvm_of(struct vmc_cache *c)
 {
-	return vm->reqs / vm->idle_window;
+	return container_of(c, struct mvm, cache);
 }
 
-static void mvm_take(struct mvm *vm, struct mpin *pin)
+/* The pin cache's side: nothing to erase, tear down or flush here. */
+static void mvm_detach(struct vmc_cache *c, struct vmc_centry *e, bool evict)
 {
-	vmc_policy_del(&vm->policy, &pin->pn, VMC_DEL_EVICT);
-	list_del_init(&pin->idle);
-	pin->pinned = false;
-	vm->pinned_pages--;
 }
 
-/* vmc_pc_release_idle() */
-static void mvm_release_idle(struct mvm *vm)
+static void mvm_sync(struct vmc_cache *c)
 {
-	while (vm->idle_window && vm->policy.stats.nr_cand > VMC_IDLE_KEEP_PAGES) {
-		struct mpin *pin = list_first_entry_or_null(&vm->idle, struct mpin, idle);
-
-		if (!pin || !vmc_idle_expired(mvm_epoch(vm), pin->idle_stamp))
-			break;
-		mvm_take(vm, pin);
-		vm->c.idle_releases++;
-	}
 }
 
-/* vmc_pc_make_room() */
-static bool mvm_make_room(struct mvm *vm, u64 nr_pages)
+static void mvm_unpin(struct vmc_cache *c, struct vmc_centry *e)
 {
-	u64 over;
-
-	if (vm->idle_window && !list_empty(&vm->idle))
-		mvm_release_idle(vm);
-	over = vmc_quota_excess(vm->quota_pages, vm->pinned_pages, nr_pages);
-	while (over--) {
-		struct vmc_pnode *pn = vmc_policy_victim(&vm->policy);
-
-		if (!pn)
-			break;
-		mvm_take(vm, container_of(pn, struct mpin, pn));
-		vm->c.evictions++;
-	}
-	return !vmc_quota_excess(vm->quota_pages, vm->pinned_pages, nr_pages);
+	container_of(e, struct mpin, ce)->pinned = false;
 }
 
-/* vmc_pin_use() */
-static void mvm_use(struct mvm *vm, struct mpin *pin)
+static void mvm_tick(struct vmc_cache *c)
 {
-	if (!pin->live++) {
-		list_del_init(&pin->idle);
-		if (++vm->live_pages > vm->c.peak_live)
-			vm->c.peak_live = vm->live_pages;
-	}
-	vmc_policy_hit(&vm->policy, &pin->pn);
+	struct mvm *vm = mvm_of(c);
+
+	if (vm->idle_window)
+		c->idle_epoch = vm->reqs / vm->idle_window;
 }
 
-/* vmc_pin_unuse() and vmc_pin_idle() */
-static void mvm_unuse(struct mvm *vm, struct mpin *pin)
+static void mvm_released(struct vmc_cache *c, u64 nr, enum vmc_release why)
 {
-	if (--pin->live)
-		return;
-	vm->live_pages--;
-	vmc_policy_unmap(&vm->policy, &pin->pn);
-	if (vm->idle_window) {
-		pin->idle_stamp = mvm_epoch(vm);
-		list_add_tail(&pin->idle, &vm->idle);
-	}
-	vm->reqs++;	/* the page's release is a tick of the clock */
+	struct mvm *vm = mvm_of(c);
+
+	if (why == VMC_REL_IDLE)
+		vm->c.idle_releases += nr;
+	else
+		vm->c.evictions += nr;
 }
 
-/* vmc_pc_get_batch(): lookup_all, reserve, insert_all. */
+static const struct vmc_cache_ops mvm_ops = {
+	.detach = mvm_detach,
+	.sync = mvm_sync,
+	.unpin = mvm_unpin,
+	.tick = mvm_tick,
+	.released = mvm_released,
+};
+
+/* vmc_pc_get_batch(): lookup_all (hits, room, reservation), insert_all. */
 static void mvm_get_batch(struct mvm *vm, const struct sim_ev *ev, u32 nr)
 {
 	u64 misses = 0;
@@ -126,20 +98,19 @@ static void mvm_get_batch(struct mvm *vm, const struct sim_ev *ev, u32 nr)
 
 		vm->c.maps++;
 		if (pin->pinned) {
-			mvm_use(vm, pin);
+			vmc_cache_use(&vm->cache, &pin->ce);
 			vm->c.pin_hits++;
 		} else {
 			misses++;
 		}
 	}
-	if (!mvm_make_room(vm, misses)) {
-		u64 over = vmc_quota_excess(vm->quota_pages, vm->pinned_pages, misses);
+	if (!vmc_cache_make_room(&vm->cache, misses)) {
+		u64 over = vmc_quota_excess(vm->cache.quota_pages, vm->cache.pinned_pages,
+					    misses);
 
 		vm->c.over_quota += min(over, misses);
 	}
-	vm->pinned_pages += misses;
-	if (vm->pinned_pages > vm->c.peak_pinned)
-		vm->c.peak_pinned = vm->pinned_pages;
+	vmc_cache_reserve(&vm->cache, misses);
 	vm->c.misses += misses;
 	for (i = 0; i < nr; i++) {
 		struct mpin *pin = &vm->pins[ev[i].page];
@@ -147,11 +118,9 @@ static void mvm_get_batch(struct mvm *vm, const struct sim_ev *ev, u32 nr)
 		if (pin->pinned)
 			continue;
 		pin->pinned = true;
-		pin->live = 1;
-		INIT_LIST_HEAD(&pin->idle);
-		if (++vm->live_pages > vm->c.peak_live)
-			vm->c.peak_live = vm->live_pages;
-		vmc_policy_insert(&vm->policy, &pin->pn, ev[i].page, VMC_INS_LIVE);
+		pin->ce.stale = false;
+		INIT_LIST_HEAD(&pin->ce.idle);
+		vmc_cache_insert(&vm->cache, &pin->ce, ev[i].page);
 	}
 }
 
@@ -169,10 +138,13 @@ static void mvm_put(struct mvm *vm, const struct sim_ev *ev, u32 nr)
 	for (u32 i = 0; i < nr; i++) {
 		struct mpin *pin = &vm->pins[ev[i].page];
 
-		if (pin->live)
-			mvm_unuse(vm, pin);
+		if (!pin->ce.live)
+			continue;
+		vmc_cache_unuse(&vm->cache, &pin->ce);
+		/* A page's release is a tick of the clock. */
+		vm->reqs += !pin->ce.live;
 	}
-	mvm_make_room(vm, 0);
+	vmc_cache_make_room(&vm->cache, 0);
 }
 
 static void mvm_replay(struct __test_metadata *_metadata, const struct sim_trace *t,
@@ -187,9 +159,10 @@ static void mvm_replay(struct __test_metadata *_metadata, const struct sim_trace
 	live = calloc(t->nr_iovas, sizeof(*live));
 	ASSERT_NE(NULL, vm->pins);
 	ASSERT_NE(NULL, live);
-	vm->quota_pages = quota;
+	vmc_cache_init(&vm->cache, &mvm_ops);
+	vm->cache.quota_pages = quota;
+	vm->cache.idle_on = idle;
 	vm->idle_window = idle;
-	INIT_LIST_HEAD(&vm->idle);
 	mem = &vm->pmem;
 	if (kind == VMC_POLICY_LIRS || kind == VMC_POLICY_DUEL) {
 		/* Sized as pincache.c's vmc_pmem_alloc() sizes them. */
@@ -213,7 +186,7 @@ static void mvm_replay(struct __test_metadata *_metadata, const struct sim_trace
 			mem->duel = &vm->duel;
 		}
 	}
-	ASSERT_EQ(0, vmc_policy_init(&vm->policy, kind, quota, mem));
+	ASSERT_EQ(0, vmc_policy_init(&vm->cache.policy, kind, quota, mem));
 	for (size_t i = 0; i < t->nr_ev; i++) {
 		const struct sim_ev *e = &t->ev[i];
 		u32 nr = e->run ? e->run : 1;
@@ -224,6 +197,8 @@ static void mvm_replay(struct __test_metadata *_metadata, const struct sim_trace
 			mvm_put(vm, e, nr);
 		i += nr - 1;
 	}
+	vm->c.peak_pinned = vm->cache.peak_pinned_pages;
+	vm->c.peak_live = vm->cache.peak_live_pages;
 	*out = vm->c;
 	free(vm->duel.ents);
 	free(vm->duel.buckets);
@@ -368,6 +343,60 @@ TEST(reader_refuses_other_lines)
 
 		EXPECT_EQ(-1, load_text(&t, line)) TH_LOG("accepted: %s", line);
 	}
+}
+
+/*
+ * dma_entry_limit in the simulator's translation cache (lazy mode), as
+ * the module applies it: three one-page mappings made and unmapped twice.
+ * Below the limit every mapping of the second round finds its cached
+ * translation (a full hit).  With a limit of two, the third map of each
+ * round finds two entries and drops them both (one flush) before it
+ * makes its own, so no mapping of the second round is still cached.
+ */
+TEST(entry_limit)
+{
+	static const char text[] =
+		"m 1000 1000 a000\nu 1000 1000\nm 2000 1000 b000\nu 2000 1000\n"
+		"m 3000 1000 c000\nu 3000 1000\n"
+		"m 1000 1000 a000\nu 1000 1000\nm 2000 1000 b000\nu 2000 1000\n"
+		"m 3000 1000 c000\nu 3000 1000\n";
+	struct sim_counts c;
+	struct sim_trace t;
+
+	ASSERT_EQ(0, load_text(&t, text));
+	ASSERT_EQ(3, t.nr_iovas);
+	/* Three entries fit in three IOVA pages: the limit is never reached. */
+	sim_replay_counts_limit(&t, VMC_POLICY_LRU, 3, 0, 3, &c);
+	EXPECT_EQ(3, c.full_hits);
+	EXPECT_EQ(0, c.entry_drops);
+	sim_replay_counts_limit(&t, VMC_POLICY_LRU, 3, 0, 2, &c);
+	EXPECT_EQ(6, c.maps);
+	EXPECT_EQ(3, c.pin_hits);	/* the pages stay pinned: quota 3 */
+	EXPECT_EQ(0, c.full_hits);
+	/* Map 3: entries 1 and 2; map 5: entries 3 and 4. */
+	EXPECT_EQ(4, c.entry_drops);
+	sim_trace_free(&t);
+}
+
+/*
+ * At the limit, a map over a cached translation takes its entry over and
+ * keeps the others: B's translation still serves B's map as it is; only
+ * C, which overlaps nothing, drops both.
+ */
+TEST(entry_limit_map_over_cached)
+{
+	static const char text[] =
+		"m 1000 1000 a000\nu 1000 1000\nm 2000 1000 b000\nu 2000 1000\n"
+		"m 1000 1000 c000\nu 1000 1000\nm 2000 1000 b000\nu 2000 1000\n"
+		"m 3000 1000 d000\nu 3000 1000\n";
+	struct sim_counts c;
+	struct sim_trace t;
+
+	ASSERT_EQ(0, load_text(&t, text));
+	sim_replay_counts_limit(&t, VMC_POLICY_LRU, 4, 0, 2, &c);
+	EXPECT_EQ(1, c.full_hits);
+	EXPECT_EQ(2, c.entry_drops);
+	sim_trace_free(&t);
 }
 
 TEST_HARNESS_MAIN
