@@ -23,6 +23,10 @@
 #                      qemu64,+pdpe1gb for 1 GiB pages in the guest
 #   --append ARGS      more guest kernel command line (one word, or quoted)
 #
+# A test run without --mem and --cpu gets 4G of RAM, a CPU with 1 GiB pages
+# (qemu64,+pdpe1gb) and huge pages reserved on the command line for
+# vfio_hugepage_test: one of 1 GiB and four of 2 MiB.
+#
 # VMC_QEMU_TRACE=PATTERN adds a QEMU trace event pattern to the log (e.g.
 # 'vtd_inv_desc_iotlb*' to see the IOTLB invalidations the guest issues).
 #
@@ -42,7 +46,7 @@ SPLAT='BUG:|WARNING:|Oops|Call Trace|general protection|Kernel panic'
 SPLAT+='|KASAN|possible circular locking|inconsistent lock state|possible recursive locking'
 SPLAT+='|suspicious RCU usage|sleeping function called from invalid context|non-static key'
 SPLAT+='|unreferenced object|ODEBUG'
-tests= cmd= cmd_args= cm= mapcache=1 timeout= log= build=1 envs= mem=1G cpu=() extra=
+tests= cmd= cmd_args= cm= mapcache=1 timeout= log= build=1 envs= mem= cpu=() extra=
 
 while [ $# -gt 1 ]; do
 	case $1 in
@@ -93,6 +97,11 @@ fi
 [ -z "$tests" ] || append+=" vmc.tests=$tests"
 [ -z "$cmd" ] || append+=" vmc.cmd=$cmd"
 [ -z "$cmd_args" ] || append+=" vmc.cmd_args=$cmd_args"
+if [ -z "$cmd" ] && [ -z "$mem" ] && [ ${#cpu[@]} -eq 0 ]; then
+	mem=4G cpu=(-cpu qemu64,+pdpe1gb)
+	append+=" hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=4"
+fi
+mem=${mem:-1G}
 # The kernel hands NAME=VALUE parameters it does not know to /init's environment.
 append+=$envs$extra
 

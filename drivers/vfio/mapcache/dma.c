@@ -550,19 +550,68 @@ static int vmc_map_pfnmap(struct vmc_container *c, struct vmc_dma *dma,
 }
 
 /*
- * Pin up to @nr_pages pages at @dma + *@mapped and map them.  *@mapped
- * grows by what got mapped; pages pinned but not mapped are released here.
+ * Pinned pages that follow one another physically and are not mapped yet.
+ * A run grows across batches of pins, so that memory contiguous beyond a
+ * batch (a 1 GiB huge page) goes to the IOMMU in one call, which makes it
+ * the largest superpages the IOVA allows, as type1 does.
  */
-static int vmc_pin_map_batch(struct vmc_container *c, struct vmc_dma *dma,
-			     unsigned long nr_pages, struct page **pages, u64 *mapped)
+struct vmc_run {
+	unsigned long pfn;
+	unsigned long nr;
+};
+
+/* Unpin and uncharge the pages of @run, which are not mapped. */
+static void vmc_run_drop(struct vmc_container *c, struct vmc_dma *dma, struct vmc_run *run)
 {
-	long pinned, i = 0, j;
+	unsigned long k;
+
+	for (k = 0; k < run->nr; k++)
+		unpin_user_page(pfn_to_page(run->pfn + k));
+	vmc_count(c, unpins, run->nr);
+	vmc_uncount(c, pinned_pages, run->nr);
+	vmc_unaccount(dma->mm, run->nr);
+	run->nr = 0;
+}
+
+/* Map @run at @dma + *@mapped, which grows by it; on failure drop it. */
+static int vmc_run_map(struct vmc_container *c, struct vmc_dma *dma, struct vmc_run *run,
+		       u64 *mapped)
+{
 	int ret;
 
-	pinned = vmc_pin(dma->mm, dma->vaddr + *mapped, nr_pages, dma->prot, pages);
+	if (!run->nr)
+		return 0;
+	ret = vmc_map_run(c, dma->iova + *mapped, PFN_PHYS(run->pfn), run->nr << PAGE_SHIFT,
+			  dma->prot);
+	if (ret) {
+		vmc_run_drop(c, dma, run);
+		return ret;
+	}
+	*mapped += run->nr << PAGE_SHIFT;
+	run->nr = 0;
+	return 0;
+}
+
+/*
+ * Pin up to @nr_pages pages at @dma + *@mapped + @run and map the runs
+ * they complete; the last run stays in @run for the next batch to grow.
+ * *@mapped grows by what got mapped; on failure the pages pinned but not
+ * mapped, @run's included, are released here.
+ */
+static int vmc_pin_map_batch(struct vmc_container *c, struct vmc_dma *dma,
+			     unsigned long nr_pages, struct page **pages, u64 *mapped,
+			     struct vmc_run *run)
+{
+	u64 at = *mapped + (run->nr << PAGE_SHIFT);
+	long pinned, i;
+	int ret;
+
+	pinned = vmc_pin(dma->mm, dma->vaddr + at, nr_pages, dma->prot, pages);
 	if (pinned < 0) {
 		/* GUP refuses device memory: a BAR mapped for peer-to-peer DMA? */
-		ret = vmc_map_pfnmap(c, dma, nr_pages, mapped);
+		ret = vmc_run_map(c, dma, run, mapped);
+		if (!ret)
+			ret = vmc_map_pfnmap(c, dma, nr_pages, mapped);
 		return ret == -ENOENT ? pinned : ret;
 	}
 	vmc_count(c, pins, pinned);
@@ -572,29 +621,31 @@ static int vmc_pin_map_batch(struct vmc_container *c, struct vmc_dma *dma,
 		pr_warn_ratelimited("%s (%d): RLIMIT_MEMLOCK (%lu) exceeded\n", current->comm,
 				    task_pid_nr(current), rlimit(RLIMIT_MEMLOCK));
 		vmc_unpin_pages(c, pages, pinned);
+		vmc_run_drop(c, dma, run);
 		return ret;
 	}
-	while (i < pinned) {
+	for (i = 0; i < pinned; i++) {
 		unsigned long pfn = page_to_pfn(pages[i]);
 
-		for (j = i + 1; j < pinned && page_to_pfn(pages[j]) == pfn + j - i; j++)
-			;
-		ret = vmc_map_run(c, dma->iova + *mapped, PFN_PHYS(pfn),
-				  (j - i) << PAGE_SHIFT, dma->prot);
-		if (ret)
-			break;
-		*mapped += (j - i) << PAGE_SHIFT;
-		i = j;
+		if (run->nr && pfn == run->pfn + run->nr) {
+			run->nr++;
+			continue;
+		}
+		ret = vmc_run_map(c, dma, run, mapped);
+		if (ret) {
+			vmc_unpin_pages(c, pages + i, pinned - i);
+			vmc_unaccount(dma->mm, pinned - i);
+			return ret;
+		}
+		run->pfn = pfn;
+		run->nr = 1;
 	}
-	if (i < pinned) {
-		vmc_unpin_pages(c, pages + i, pinned - i);
-		vmc_unaccount(dma->mm, pinned - i);
-	}
-	return ret;
+	return 0;
 }
 
 static int vmc_dma_pin_map(struct vmc_container *c, struct vmc_dma *dma, u64 size)
 {
+	struct vmc_run run = { };
 	struct page **pages;
 	u64 mapped = 0;
 	int ret = 0;
@@ -605,18 +656,23 @@ static int vmc_dma_pin_map(struct vmc_container *c, struct vmc_dma *dma, u64 siz
 		dma->size = 0;
 		return -ENOMEM;
 	}
-	while (mapped < size) {
-		unsigned long nr = min_t(u64, VMC_PIN_BATCH, (size - mapped) >> PAGE_SHIFT);
+	while (mapped + (run.nr << PAGE_SHIFT) < size) {
+		u64 done = mapped + (run.nr << PAGE_SHIFT);
+		unsigned long nr = min_t(u64, VMC_PIN_BATCH, (size - done) >> PAGE_SHIFT);
 
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
 		}
-		ret = vmc_pin_map_batch(c, dma, nr, pages, &mapped);
+		ret = vmc_pin_map_batch(c, dma, nr, pages, &mapped, &run);
 		if (ret)
 			break;
 		cond_resched();
 	}
+	if (!ret)
+		ret = vmc_run_map(c, dma, &run, &mapped);
+	else
+		vmc_run_drop(c, dma, &run);
 	free_page((unsigned long)pages);
 	/* On failure the caller undoes the prefix that made it. */
 	if (ret)

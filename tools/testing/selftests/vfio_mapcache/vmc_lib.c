@@ -51,14 +51,26 @@ __attribute__((constructor)) static void vmc_line_buffered(void)
 unsigned int __real_alarm(unsigned int seconds);
 unsigned int __wrap_alarm(unsigned int seconds);
 
-unsigned int __wrap_alarm(unsigned int seconds)
+/* VMC_TIMEOUT_SCALE: how much slower than a stock kernel this one runs. */
+static unsigned long vmc_timeout_scale(void)
 {
 	const char *env = getenv("VMC_TIMEOUT_SCALE");
-	unsigned long scale = env ? strtoul(env, NULL, 10) : 1;
+
+	return env ? strtoul(env, NULL, 10) : 1;
+}
+
+unsigned int __wrap_alarm(unsigned int seconds)
+{
+	unsigned long scale = vmc_timeout_scale();
 
 	if (scale > 1 && seconds <= UINT_MAX / scale)
 		seconds *= scale;
 	return __real_alarm(seconds);
+}
+
+bool vmc_debug_kernel(void)
+{
+	return vmc_timeout_scale() > 1;
 }
 
 const char *vmc_backend_name(enum vmc_backend backend)

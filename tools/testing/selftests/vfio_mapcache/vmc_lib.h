@@ -92,6 +92,11 @@ struct vfio_info_cap_header *vmc_find_cap(struct vfio_iommu_type1_info *info, ui
  * on and on migrations between them, which splits timing samples in two.
  */
 void vmc_one_cpu(void);
+/*
+ * Is this a debug kernel (KASAN, lockdep, ...), which run-guest.sh marks
+ * with VMC_TIMEOUT_SCALE > 1?
+ */
+bool vmc_debug_kernel(void);
 /* CLOCK_MONOTONIC in microseconds. */
 double vmc_now_us(void);
 /* The median of @n values (0 for none); sorts them in place. */
