@@ -104,7 +104,6 @@ void vmc_xc_release_list(struct vmc_vm *vm, struct list_head *list)
 	mutex_lock(&vm->lock);
 	list_for_each_entry_safe(dma, tmp, list, release) {
 		list_del(&dma->release);
-		vmc_xc_entry_gone(dma->c);
 		vmc_xc_release(vm, dma);
 	}
 	mutex_unlock(&vm->lock);
@@ -288,6 +287,11 @@ void vmc_xc_drop_iova(struct vmc_container *c, u64 iova, u64 last)
 		if (dma->state == VMC_DMA_DEAD) {
 			vmc_xc_free_dead(c, dma);
 		} else if (dma->state == VMC_DMA_CACHED) {
+			/*
+			 * Out of the tree, its entry is free now: the map
+			 * that drops it may be at dma_entry_limit.
+			 */
+			vmc_xc_entry_gone(c);
 			vmc_dma_erase(c, dma);
 			vmc_xc_vtree_del(vm, dma);
 			list_add_tail(&dma->release, &c->xlate_release);
