@@ -338,6 +338,7 @@ static int vmc_vm_add_sysfs(struct vmc_vm *vm)
 	}
 	ret = sysfs_create_group(fs->kobj, &fs->group);
 	if (ret) {
+		kobject_del(fs->kobj);
 		kobject_put(fs->kobj);
 		kfree(fs);
 		return ret;
@@ -726,5 +727,11 @@ void vmc_vm_exit(void)
 	list_for_each_entry_safe(vm, tmp, &doomed, node)
 		vmc_vm_destroy(vm);
 	destroy_workqueue(vmc_vm_wq);
+	/*
+	 * Out of sysfs now: the last put may only queue the release (with
+	 * CONFIG_DEBUG_KOBJECT_RELEASE, for seconds), and a module loaded
+	 * again meanwhile must find the name free.
+	 */
+	kobject_del(vmc_kobj);
 	kobject_put(vmc_kobj);
 }

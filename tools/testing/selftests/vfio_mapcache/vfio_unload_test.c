@@ -90,4 +90,24 @@ TEST(unload_busy_then_idle)
 	ASSERT_EQ(0, vmc_pinned_pages());
 }
 
+/*
+ * Unloaded and loaded again at once, three times: the module's sysfs
+ * directory must be gone when the unload returns, whenever the kobject core
+ * releases it (a debug kernel delays that by seconds).
+ */
+TEST(unload_reload_at_once)
+{
+	int i;
+
+	if (!vmc_mapcache_loaded())
+		SKIP(return, "vfio_iommu_mapcache is not loaded");
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, delete_module(MODNAME, O_NONBLOCK));
+		ASSERT_NE(0, access(VMC_SYSFS_DIR, F_OK));
+		ASSERT_EQ(0, load_module(MODPATH)) TH_LOG("reload %d", i);
+		ASSERT_TRUE(vmc_mapcache_loaded());
+		ASSERT_EQ(0, access(VMC_SYSFS_DIR, F_OK));
+	}
+}
+
 TEST_HARNESS_MAIN
