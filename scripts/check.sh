@@ -326,7 +326,7 @@ declare -A DEBUG_COST=(
 	[vfio_abi_test]=39 [vfio_cache_test]=32 [vfio_pfnmap_test]=31
 	[vfio_fuzz_test]=25 [vfio_prefetch_test]=19 [vfio_dma_test]=15
 	[vfio_lifecycle_test]=10 [vfio_unload_test]=26 [vfio_trace_test]=2
-	[vfio_dirty_test]=1 [vfio_hugepage_test]=52
+	[vfio_dirty_test]=1 [vfio_hugepage_test]=52 [vfio_extent_test]=30
 )
 
 # debug_shard NAME:N: shard N of VMC_LANES of the suite on kernel

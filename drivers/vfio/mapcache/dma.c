@@ -185,6 +185,13 @@ static void vmc_unaccount(struct mm_struct *mm, unsigned long nr_pages)
 	mmput(mm);
 }
 
+/* Uncharge pages @dma pinned itself; an extent's charge goes with the extent. */
+static void vmc_dma_unaccount(struct vmc_dma *dma, unsigned long nr_pages)
+{
+	if (!dma->ext)
+		vmc_unaccount(dma->mm, nr_pages);
+}
+
 static void vmc_unpin_pages(struct vmc_container *c, struct page **pages,
 			    unsigned long nr_pages)
 {
@@ -372,8 +379,10 @@ static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool la
 		return;
 	}
 	vmc_dma_unmap_pages(c, dma, dma->size);
+	if (dma->ext)
+		vmc_ext_end(c->vm, dma->ext);
 	/* The mm may be another process's, gone but for our grab: drop it last. */
-	vmc_unaccount(dma->mm, (dma->size >> PAGE_SHIFT) - dma->nr_rsvd);
+	vmc_dma_unaccount(dma, (dma->size >> PAGE_SHIFT) - dma->nr_rsvd);
 	mmdrop(dma->mm);
 	vmc_dma_cache_free(dma);
 }
@@ -569,7 +578,7 @@ static void vmc_run_drop(struct vmc_container *c, struct vmc_dma *dma, struct vm
 		unpin_user_page(pfn_to_page(run->pfn + k));
 	vmc_count(c, unpins, run->nr);
 	vmc_uncount(c, pinned_pages, run->nr);
-	vmc_unaccount(dma->mm, run->nr);
+	vmc_dma_unaccount(dma, run->nr);
 	run->nr = 0;
 }
 
@@ -616,7 +625,8 @@ static int vmc_pin_map_batch(struct vmc_container *c, struct vmc_dma *dma,
 	}
 	vmc_count(c, pins, pinned);
 	vmc_count(c, pinned_pages, pinned);
-	ret = account_locked_vm(dma->mm, pinned, true);
+	/* An extent charged all its pages before it pinned. */
+	ret = dma->ext ? 0 : account_locked_vm(dma->mm, pinned, true);
 	if (ret) {
 		pr_warn_ratelimited("%s (%d): RLIMIT_MEMLOCK (%lu) exceeded\n", current->comm,
 				    task_pid_nr(current), rlimit(RLIMIT_MEMLOCK));
@@ -634,7 +644,7 @@ static int vmc_pin_map_batch(struct vmc_container *c, struct vmc_dma *dma,
 		ret = vmc_run_map(c, dma, run, mapped);
 		if (ret) {
 			vmc_unpin_pages(c, pages + i, pinned - i);
-			vmc_unaccount(dma->mm, pinned - i);
+			vmc_dma_unaccount(dma, pinned - i);
 			return ret;
 		}
 		run->pfn = pfn;
@@ -784,6 +794,23 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 	return vmc_dma_map_pins(c, dma);
 }
 
+/*
+ * A large map of the VM's own memory: an extent if none of its pages is in
+ * the cache yet, pinned and mapped as mode off does.  -EEXIST: it takes the
+ * per-page path.
+ */
+static int vmc_dma_map_ext(struct vmc_container *c, struct vmc_dma *dma)
+{
+	int ret = vmc_ext_begin(c->vm, dma->vaddr, dma->size, &dma->ext);
+
+	if (ret) {
+		if (ret != -EEXIST)
+			dma->size = 0;
+		return ret;
+	}
+	return vmc_dma_pin_map(c, dma, dma->size);
+}
+
 /**
  * vmc_dma_map() - MAP_DMA, once checked
  * @c: the container (lock held)
@@ -800,6 +827,7 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 		unsigned long vaddr, u64 size, int prot)
 {
 	struct vmc_dma *dma;
+	bool cached;
 	int ret;
 
 	if (old) {
@@ -827,10 +855,10 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 	mmgrab(dma->mm);
 	vmc_dma_link(c, dma);
 	c->dma_avail--;
-	if (vmc_dma_use_cache(c, size))
-		ret = vmc_dma_pin_map_cached(c, dma);
-	else
-		ret = vmc_dma_pin_map(c, dma, size);
+	cached = vmc_dma_use_cache(c, size);
+	ret = cached && size >= VMC_EXT_MIN_BYTES ? vmc_dma_map_ext(c, dma) : -EEXIST;
+	if (ret == -EEXIST)
+		ret = cached ? vmc_dma_pin_map_cached(c, dma) : vmc_dma_pin_map(c, dma, size);
 	/* Undone; the caller flushes what that queued. */
 	if (ret)
 		vmc_dma_remove(c, dma, false);

@@ -449,6 +449,9 @@ static bool vmc_pf_insert_one(struct vmc_vm *vm, unsigned long vpn,
 	/* A guest map pinned it meanwhile; its pin is the one that counts. */
 	if (xa_load(&vm->pins, vpn))
 		return false;
+	/* An extent's pages are pinned as long as it lives: nothing to gain. */
+	if (vmc_ext_covers(vm, vpn))
+		return false;
 	/* No sleeping allocation under the lock the notifier takes. */
 	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_NOWAIT | __GFP_ACCOUNT)))
 		return false;

@@ -257,3 +257,27 @@ bool vmc_cache_make_room(struct vmc_cache *c, u64 nr_pages)
 	}
 	return !vmc_quota_excess(c->quota_pages, c->pinned_pages, nr_pages);
 }
+
+/**
+ * vmc_cache_add_live() - count pages pinned live outside the cache's entries
+ * @c: the cache
+ * @nr_pages: pages of a large map (an extent): pinned and live until it goes,
+ *            never candidates
+ */
+void vmc_cache_add_live(struct vmc_cache *c, u64 nr_pages)
+{
+	vmc_cache_reserve(c, nr_pages);
+	c->live_pages += nr_pages;
+	c->peak_live_pages = max(c->peak_live_pages, c->live_pages);
+}
+
+/**
+ * vmc_cache_drop_live() - pages counted by vmc_cache_add_live() are unpinned
+ * @c: the cache
+ * @nr_pages: how many
+ */
+void vmc_cache_drop_live(struct vmc_cache *c, u64 nr_pages)
+{
+	c->pinned_pages -= nr_pages;
+	c->live_pages -= nr_pages;
+}

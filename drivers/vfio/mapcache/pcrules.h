@@ -123,5 +123,7 @@ void vmc_cache_finish(struct vmc_cache *c, struct list_head *victims);
 u64 vmc_cache_evict(struct vmc_cache *c, u64 nr_pages);
 void vmc_cache_release_idle(struct vmc_cache *c);
 bool vmc_cache_make_room(struct vmc_cache *c, u64 nr_pages);
+void vmc_cache_add_live(struct vmc_cache *c, u64 nr_pages);
+void vmc_cache_drop_live(struct vmc_cache *c, u64 nr_pages);
 
 #endif /* _VMC_PCRULES_H */

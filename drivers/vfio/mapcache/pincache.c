@@ -221,6 +221,7 @@ int vmc_pc_init(struct vmc_vm *vm)
 	vm->xlates = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&vm->xlate_doomed);
 	INIT_LIST_HEAD(&vm->gups);
+	vm->exts = RB_ROOT;
 	ret = vmc_pmem_alloc(&vm->pmem, vm->policy_kind, vm->cache.quota_pages);
 	if (ret)
 		return ret;
@@ -348,7 +349,9 @@ static void vmc_pin_unpin(struct vmc_vm *vm, struct vmc_pin *pin)
 		vmc_pf_done(vm, pin, false);
 	if (pin->dirty && !defer)
 		set_page_dirty(pin->page);
-	atomic_long_inc(&vm->unaccount);
+	/* A shared pin's charge is its extent's. */
+	if (!pin->shared)
+		atomic_long_inc(&vm->unaccount);
 	vmc_vm_stat(vm, unpins, 1);
 	vmc_vm_stat(vm, pinned_pages, -1ULL);
 	if (defer) {
@@ -382,6 +385,7 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 		vmc_cache_forget(&vm->cache, &pin->ce);
 	}
 	WARN_ON_ONCE(vm->cache.policy.stats.nr_cand);
+	WARN_ON_ONCE(!RB_EMPTY_ROOT(&vm->exts));
 	mutex_unlock(&vm->lock);
 	xa_destroy(&vm->pins);
 	vmc_pmem_free(&vm->pmem);
@@ -690,6 +694,10 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 	pin->page = page;
 	pin->writable = write;
 	pin->dirty = write;
+	/* An extent pins the page too and holds its charge: give this one back. */
+	pin->shared = vmc_ext_covers(vm, vpn);
+	if (pin->shared)
+		atomic_long_inc(&vm->unaccount);
 	vmc_cache_insert(&vm->cache, &pin->ce, vpn);
 	vmc_vm_stat(vm, pins, 1);
 	vmc_vm_stat(vm, pinned_pages, 1);
@@ -766,7 +774,7 @@ int vmc_pc_charge(struct vmc_vm *vm, long nr_pages)
  * Charge the pins of a map's misses; over RLIMIT_MEMLOCK, the candidates
  * (which type1 would not hold) go first, and the charge is tried again.
  */
-static int vmc_pc_charge_misses(struct vmc_vm *vm, long nr_pages)
+int vmc_pc_charge_misses(struct vmc_vm *vm, long nr_pages)
 {
 	u64 evicted;
 

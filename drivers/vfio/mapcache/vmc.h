@@ -27,6 +27,7 @@
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 #include <linux/mutex.h>
@@ -131,6 +132,8 @@ enum vmc_mode {
  * @writable: pinned with FOLL_WRITE, and not write-protected since
  * @dirty: ever pinned for write: dirtied when unpinned
  * @prefetched: pinned ahead by the prefetcher and not mapped since
+ * @shared: a live extent pins @page too and holds its locked_vm charge
+ *          (ext.c): this pin takes none while that lasts
  *
  * Protected by vmc_vm.lock once in the cache.
  */
@@ -140,6 +143,25 @@ struct vmc_pin {
 	bool writable;
 	bool dirty;
 	bool prefetched;
+	bool shared;
+};
+
+/* Maps of at least this size in modes strict and lazy are extents (ext.c). */
+#define VMC_EXT_MIN_BYTES	SZ_64M
+
+/**
+ * struct vmc_ext - the pages of one large map, as one object (ext.c)
+ * @node: in vmc_vm.exts, by @vpn; extents never overlap
+ * @vpn: the VMM's first virtual page
+ * @nr_pages: pages, all charged to locked_vm and counted live in the cache
+ *
+ * Its pages are found through its map's IOMMU mapping, as type1 finds its
+ * own.  Protected by vmc_vm.lock.
+ */
+struct vmc_ext {
+	struct rb_node node;
+	unsigned long vpn;
+	unsigned long nr_pages;
 };
 
 struct vmc_vm_sysfs;
@@ -152,7 +174,9 @@ struct vmc_vm_sysfs;
  * @dma_pin_bytes: bytes of those mappings' arrays of pins, as allocated
  * @containers: containers of the VM
  * @own_pinned: pages the VM's containers pinned themselves, outside the
- *              cache (mode off, or maps made by another process)
+ *              cache (mode off, maps made by another process, extents)
+ * @exts: extents (struct vmc_ext)
+ * @ext_pages: their pages, which the cache counts too
  *
  * For debugfs (vm-<pid>/memory): what the VM costs in kernel memory beside
  * the pages it pins.  Atomics: updated under different locks.
@@ -163,6 +187,8 @@ struct vmc_vm_mem {
 	atomic_long_t dma_pin_bytes;
 	atomic_long_t containers;
 	atomic_long_t own_pinned;
+	atomic_long_t exts;
+	atomic_long_t ext_pages;
 };
 
 /**
@@ -216,6 +242,7 @@ struct vmc_gup_window {
  *          (lazy mode), by virtual address; see vmc_dma.vnode
  * @xlate_doomed: cached translations unlinked, waiting for their teardown
  * @gups: the vmc_gup_windows of maps pinning pages outside @lock
+ * @exts: the live extents (struct vmc_ext), by first virtual page
  * @cache: the pin cache's rules and counts (pcrules.h): its policy (the
  *         eviction order of the candidates), quota (most pages it keeps
  *         pinned, 0: no fixed limit; live pages may go above it), pages
@@ -267,6 +294,7 @@ struct vmc_vm {
 	struct rb_root_cached xlates;
 	struct list_head xlate_doomed;
 	struct list_head gups;
+	struct rb_root exts;
 	struct vmc_cache cache;
 	struct vmc_policy_mem pmem;
 	enum vmc_policy_kind policy_kind;
@@ -359,6 +387,8 @@ enum vmc_dma_state {
  * @nr_rsvd: pages of VM_PFNMAP memory (a device BAR) it maps: never pinned,
  *           cached nor charged, as in type1; only when @pins is NULL
  * @pin1: @pins of a one-page mapping, the common case, without an allocation
+ * @ext: the extent of a large map (ext.c), whose pages it pinned itself
+ *       (@pins is NULL) but charged and counted through the extent
  * @release: on vmc_container.release once unmapped, until the IOTLB sync
  *           lets its pins go; on vmc_container.xlate_release or
  *           vmc_vm.xlate_doomed while its cached translation goes; on
@@ -380,6 +410,7 @@ struct vmc_dma {
 	unsigned long nr_pins;
 	unsigned long nr_rsvd;
 	struct vmc_pin *pin1;
+	struct vmc_ext *ext;
 	struct list_head release;
 };
 
@@ -513,6 +544,13 @@ unsigned long vmc_pc_xa_nodes(struct vmc_vm *vm);
 size_t vmc_pc_policy_bytes(struct vmc_vm *vm);
 u64 vmc_pc_candidates(struct vmc_vm *vm);
 int vmc_pc_charge(struct vmc_vm *vm, long nr_pages);
+int vmc_pc_charge_misses(struct vmc_vm *vm, long nr_pages);
+
+/* ext.c: large maps as one object */
+bool vmc_ext_covers(struct vmc_vm *vm, unsigned long vpn);
+int vmc_ext_begin(struct vmc_vm *vm, unsigned long vaddr, u64 size, struct vmc_ext **out);
+void vmc_ext_end(struct vmc_vm *vm, struct vmc_ext *ext);
+size_t vmc_ext_obj_size(void);
 
 /* pcprefetch.c: prefetching into the pin cache along the access graph */
 int vmc_pf_init(struct vmc_vm *vm);

@@ -3,7 +3,8 @@
  * Fault injection: every failure point of each call chain, one at a time.
  *
  * A chain is a short sequence of calls (SET_IOMMU, a group attach, MAP_DMA
- * of pages never pinned or of cached pages, UNMAP_DMA, VFIO_MAPCACHE_BATCH,
+ * of pages never pinned or of cached pages, a large map (an extent) with a
+ * small one inside it and its unmap, UNMAP_DMA, VFIO_MAPCACHE_BATCH,
  * a map that prefetches, writes to a VM's sysfs files, the close of a
  * container).  It runs once with fail-nth armed at a huge N, which counts
  * the failure points it passes (nothing fails); then, for n = 1, 2, ...,
@@ -64,6 +65,10 @@
 #define SENTINEL	0x7eadbeef
 #define CHECK_LEN	256
 
+/* A map of 64 MiB: an extent (the module's VMC_EXT_MIN_BYTES). */
+#define EXT_PAGES	16384UL
+#define IOVA_EXT	0x4000000UL
+
 /* No chain of ours has nearly as many points: more means a runaway sweep. */
 #define MAX_NTH		400
 #define HUGE_NTH	1000000
@@ -77,6 +82,7 @@ enum chain {
 	CH_ATTACH,
 	CH_MAP_COLD,
 	CH_MAP_WARM,
+	CH_MAP_EXTENT,
 	CH_UNMAP,
 	CH_BATCH,
 	CH_PREFETCH,
@@ -123,6 +129,7 @@ FIXTURE(failnth) {
 	unsigned int nr_knobs;
 	char claim[8];		/* claim_type1v2 to put back */
 	uint8_t *buf;
+	uint8_t *ext;		/* CH_MAP_EXTENT: EXT_PAGES, touched */
 	uint8_t *chk;
 	uint8_t *out;
 	int sysfs_fd[4];
@@ -171,6 +178,11 @@ FIXTURE_VARIANT_ADD(failnth, attach_group) {
 FIXTURE_VARIANT_ADD(failnth, map_cold) {
 	.chain = CH_MAP_COLD, .mode = "strict", .backend = VMC_BACKEND_MAPCACHE,
 	.name = "map_cold",
+};
+
+FIXTURE_VARIANT_ADD(failnth, map_extent_strict) {
+	.chain = CH_MAP_EXTENT, .mode = "strict", .backend = VMC_BACKEND_MAPCACHE,
+	.name = "map_extent_strict",
 };
 
 FIXTURE_VARIANT_ADD(failnth, map_warm_strict) {
@@ -573,6 +585,12 @@ static int chain_run(struct _test_data_failnth *self, const FIXTURE_VARIANT(fail
 		STEP(step_map(self, IOVA_A, 0, 1));
 		STEP(step_map(self, IOVA_B, 1, BIG_PAGES));
 		return 0;
+	case CH_MAP_EXTENT:
+		/* The extent, a small map of two of its pages, the extent's unmap. */
+		STEP(_vmc_map(self->env.container, IOVA_EXT, self->ext, EXT_PAGES * PG, RW));
+		STEP(_vmc_map(self->env.container, IOVA_A, self->ext + 10 * PG, 2 * PG, RW));
+		STEP(step_unmap(self, IOVA_EXT, EXT_PAGES * PG, 0));
+		return 0;
 	case CH_UNMAP:
 		STEP(step_unmap(self, IOVA_A, PG, 0));
 		STEP(step_unmap(self, IOVA_B, BIG_PAGES * PG, 0));
@@ -629,6 +647,7 @@ static void chain_setup(struct __test_metadata *_metadata, struct _test_data_fai
 		break;
 	case CH_ATTACH:
 	case CH_MAP_COLD:
+	case CH_MAP_EXTENT:
 		break;
 	case CH_MAP_WARM:
 		/* Pages 0 and 1..20 cached (lazy: with their translations). */
@@ -818,6 +837,13 @@ static void chain_undo(struct __test_metadata *_metadata, struct _test_data_fail
 		expect_unmap(_metadata, self, IOVA_B, BIG_PAGES * PG,
 			     did(self, 1) ? BIG_PAGES * PG : 0);
 		break;
+	case CH_MAP_EXTENT:
+		if (did(self, 2))
+			ASSERT_EQ(EXT_PAGES * PG, self->st.val[2]);
+		expect_unmap(_metadata, self, IOVA_A, 2 * PG, did(self, 1) ? 2 * PG : 0);
+		expect_unmap(_metadata, self, IOVA_EXT, EXT_PAGES * PG,
+			     did(self, 0) && !did(self, 2) ? EXT_PAGES * PG : 0);
+		break;
 	case CH_UNMAP:
 		if (did(self, 0))
 			ASSERT_EQ(PG, self->st.val[0]);
@@ -888,6 +914,7 @@ static bool run_once(struct __test_metadata *_metadata, struct _test_data_failnt
 static const char *const chain_names[] = {
 	[CH_SET_IOMMU] = "SET_IOMMU", [CH_ATTACH] = "group attach",
 	[CH_MAP_COLD] = "MAP_DMA cold", [CH_MAP_WARM] = "MAP_DMA warm",
+	[CH_MAP_EXTENT] = "MAP_DMA of an extent",
 	[CH_UNMAP] = "UNMAP_DMA", [CH_BATCH] = "VFIO_MAPCACHE_BATCH",
 	[CH_PREFETCH] = "MAP_DMA with prefetch", [CH_SYSFS] = "sysfs writes",
 	[CH_CLOSE] = "container close",
@@ -934,6 +961,12 @@ FIXTURE_SETUP(failnth)
 	read_str(MODPARAM_DIR "/claim_type1v2", self->claim, sizeof(self->claim));
 	self->buf = vmc_alloc_pages(BUF_PAGES);
 	ASSERT_NE(NULL, self->buf);
+	if (variant->chain == CH_MAP_EXTENT) {
+		/* Faulted in now: a fault in GUP would be a point per page. */
+		self->ext = vmc_alloc_pages(EXT_PAGES);
+		ASSERT_NE(NULL, self->ext);
+		memset(self->ext, 3, EXT_PAGES * PG);
+	}
 	ASSERT_EQ(0, vmc_dma_bufs(&self->chk, 1, 3, &self->out, UNTOUCHED));
 
 	if (in_container(variant->chain)) {

@@ -22,7 +22,11 @@
  *            shrinker run (see vfio_shrink_test for the floor);
  *  vm2       a second VM, a child on a third edu device, churning its own
  *            container over the same virtual addresses with its own bytes:
- *            its DMA must read those, never ours.
+ *            its DMA must read those, never ours;
+ *  extents   a thread that maps 64 MiB of its own memory (an extent, as
+ *            QEMU's RAM maps are) in one container and four pages inside
+ *            it in the other (pins that share the extent's charge), unmaps
+ *            them in either order, and now and then discards those pages.
  *
  * Each phase adds actors and runs for PHASE_SECS.  After each, with every
  * actor stopped:
@@ -88,6 +92,11 @@
 #define IOVA_OUT	0x500000UL
 #define IOVA_SLOTS	0x1000000UL
 #define IOVA_BIG	0x2000000UL
+#define IOVA_EXT_SMALL	0x600000UL
+#define IOVA_EXT	0x10000000UL
+/* The extents actor's memory: the module's VMC_EXT_MIN_BYTES, 64 MiB. */
+#define EXT_PAGES	16384UL
+#define EXT_SMALL	4
 
 /* The second VM: its slots, the pool pages it maps, its quota. */
 #define VM2_SLOTS	8
@@ -115,6 +124,7 @@ enum {
 	ACT_SYSFS	= 1 << 1,
 	ACT_PRESSURE	= 1 << 2,
 	ACT_VM2		= 1 << 3,
+	ACT_EXT		= 1 << 4,
 };
 
 /* Commands to the second VM, and its states. */
@@ -171,17 +181,19 @@ FIXTURE(stress) {
 	uint8_t *dwr;		/* dma actor: three pages, edu writes into the middle one */
 	uint8_t *mark;		/* oracle: one page of MARK */
 	uint8_t *out;		/* oracle: one page edu writes back into */
+	uint8_t *ext;		/* extents actor: EXT_PAGES */
 	unsigned int actors;
 	int stop;
 	pthread_mutex_t lock;
 	char err[256];		/* the first failure of an actor */
 	struct mapper m[NR_MAPPERS];
-	pthread_t dma_thread, vmm_thread, sysfs_thread;
-	bool dma_on, vmm_on, sysfs_on;
+	pthread_t dma_thread, vmm_thread, sysfs_thread, ext_thread;
+	bool dma_on, vmm_on, sysfs_on, ext_on;
 	long dma_rounds;
 	long vmm_ops;
 	long sysfs_writes;
 	long sysfs_enomem;
+	long ext_rounds;
 	pid_t vm2_pid;
 	long long base_pinned;	/* module-wide pinned pages before */
 	long long base_lck_kb;	/* VmLck before */
@@ -765,6 +777,55 @@ static void *sysfs_main(void *arg)
 	return NULL;
 }
 
+/* Unmap @size at @iova of container @c, all of it; 0 or an errno. */
+static int ext_unmap(struct _test_data_stress *st, int c, uint64_t iova, uint64_t size)
+{
+	uint64_t done = 0;
+	int ret = _vmc_unmap(st->env[c].container, iova, size, 0, &done);
+
+	return ret ?: done == size ? 0 : -EREMOTEIO;
+}
+
+static void *ext_main(void *arg)
+{
+	struct _test_data_stress *st = arg;
+	unsigned int seed = 77 + st->gen, c = 0, off;
+	int ret = 0, ret2;
+	bool small_first;
+
+	while (!stopped(st) && !ret) {
+		off = rnd(&seed, EXT_PAGES - EXT_SMALL);
+		small_first = rnd(&seed, 2);
+		ret = _vmc_map(st->env[c].container, IOVA_EXT, st->ext, EXT_PAGES * PG, RW);
+		if (ret) {
+			actor_fail(st, "extents: map of the extent: %d", ret);
+			break;
+		}
+		ret = _vmc_map(st->env[c ^ 1].container, IOVA_EXT_SMALL, st->ext + off * PG,
+			       EXT_SMALL * PG, RW);
+		if (ret) {
+			actor_fail(st, "extents: map inside the extent: %d", ret);
+			ext_unmap(st, c, IOVA_EXT, EXT_PAGES * PG);
+			break;
+		}
+		if (small_first)
+			ret = ext_unmap(st, c ^ 1, IOVA_EXT_SMALL, EXT_SMALL * PG);
+		ret2 = ext_unmap(st, c, IOVA_EXT, EXT_PAGES * PG);
+		if (!small_first)
+			ret = ext_unmap(st, c ^ 1, IOVA_EXT_SMALL, EXT_SMALL * PG);
+		ret = ret ?: ret2;
+		if (ret)
+			actor_fail(st, "extents: unmap: %d", ret);
+		/* The small map's pins are candidates now: the notifier drops them. */
+		if (!ret && !rnd(&seed, 4) &&
+		    madvise(st->ext + off * PG, EXT_SMALL * PG, MADV_DONTNEED))
+			actor_fail(st, "extents: MADV_DONTNEED: %d", -errno);
+		st->ext_rounds++;
+		c ^= 1;
+	}
+	return NULL;
+}
+
 /* ---- pressure child --------------------------------------------------- */
 
 /*
@@ -1069,8 +1130,9 @@ FIXTURE_SETUP(stress)
 	self->dwr = alloc_small_pages(3);
 	self->mark = alloc_small_pages(1);
 	self->out = alloc_small_pages(1);
+	self->ext = alloc_small_pages(EXT_PAGES);
 	ASSERT_TRUE(self->pool && self->pool_ref && self->dout && self->dwr && self->mark &&
-		    self->out);
+		    self->out && self->ext);
 
 	ret = vmc_env_open(&self->env[0], VMC_BACKEND_MAPCACHE);
 	ASSERT_EQ(0, ret);
@@ -1102,7 +1164,9 @@ static void stop_all(struct _test_data_stress *st)
 		pthread_join(st->vmm_thread, NULL);
 	if (st->sysfs_on)
 		pthread_join(st->sysfs_thread, NULL);
-	st->dma_on = st->vmm_on = st->sysfs_on = false;
+	if (st->ext_on)
+		pthread_join(st->ext_thread, NULL);
+	st->dma_on = st->vmm_on = st->sysfs_on = st->ext_on = false;
 	if (st->ctl)
 		STORE(st->ctl->pressure, 0);
 	if (st->wsf >= 0) {
@@ -1362,6 +1426,7 @@ static void start_actors(struct __test_metadata *_metadata, struct _test_data_st
 	self->stop = 0;
 	self->err[0] = '\0';
 	self->dma_rounds = self->vmm_ops = self->sysfs_writes = self->sysfs_enomem = 0;
+	self->ext_rounds = 0;
 	for (i = 0; i < NR_MAPPERS; i++) {
 		struct mapper *m = &self->m[i];
 
@@ -1381,6 +1446,10 @@ static void start_actors(struct __test_metadata *_metadata, struct _test_data_st
 	if (actors & ACT_SYSFS) {
 		ASSERT_EQ(0, pthread_create(&self->sysfs_thread, NULL, sysfs_main, self));
 		self->sysfs_on = true;
+	}
+	if (actors & ACT_EXT) {
+		ASSERT_EQ(0, pthread_create(&self->ext_thread, NULL, ext_main, self));
+		self->ext_on = true;
 	}
 	if (actors & ACT_PRESSURE) {
 		self->wsf = vmc_read_ll(WSF_SYSCTL);
@@ -1467,10 +1536,10 @@ static void run_phase(struct __test_metadata *_metadata, struct _test_data_stres
 		batches += self->m[i].batches;
 		efaults += self->m[i].efaults;
 	}
-	ksft_print_msg("%s: %ld maps, %ld unmaps, %ld batches, %ld EFAULT; %ld DMA rounds; vmm %ld; sysfs %ld (%ld ENOMEM); pressure %ld rounds, %ld MiB; vm2 %ld ops, %ld DMA\n",
+	ksft_print_msg("%s: %ld maps, %ld unmaps, %ld batches, %ld EFAULT; %ld DMA rounds; vmm %ld; sysfs %ld (%ld ENOMEM); extents %ld rounds; pressure %ld rounds, %ld MiB; vm2 %ld ops, %ld DMA\n",
 		       name, maps, unmaps, batches, efaults, self->dma_rounds, self->vmm_ops,
-		       self->sysfs_writes, self->sysfs_enomem, rounds, self->ctl->pressure_mb,
-		       self->ctl->vm2_ops, self->ctl->vm2_dmas);
+		       self->sysfs_writes, self->sysfs_enomem, self->ext_rounds, rounds,
+		       self->ctl->pressure_mb, self->ctl->vm2_ops, self->ctl->vm2_dmas);
 	ksft_print_msg("%s: pin hits %lld, misses %lld, full hits %lld, evictions %lld, notifier drops +%lld, shrinker releases +%lld, prefetched %lld\n",
 		       name, vm_stat(self, "pin_hits"), vm_stat(self, "misses"),
 		       vm_stat(self, "full_hits"), vm_stat(self, "evictions"),
@@ -1485,6 +1554,8 @@ static void run_phase(struct __test_metadata *_metadata, struct _test_data_stres
 		ASSERT_LT(0, self->vmm_ops);
 	if (actors & ACT_SYSFS)
 		ASSERT_LT(0, self->sysfs_writes);
+	if (actors & ACT_EXT)
+		ASSERT_LT(0, self->ext_rounds);
 	if (actors & ACT_VM2) {
 		ASSERT_LT(0, self->ctl->vm2_ops);
 		ASSERT_LT(0, self->ctl->vm2_dmas);
@@ -1526,7 +1597,8 @@ TEST_F_TIMEOUT(stress, one_vm, 300)
 	run_phase(_metadata, self, "mappers", 0);
 	run_phase(_metadata, self, "+vmm", ACT_VMM);
 	run_phase(_metadata, self, "+sysfs", ACT_VMM | ACT_SYSFS);
-	run_phase(_metadata, self, "+pressure", ACT_VMM | ACT_SYSFS | ACT_PRESSURE);
+	run_phase(_metadata, self, "+extents", ACT_VMM | ACT_SYSFS | ACT_EXT);
+	run_phase(_metadata, self, "+pressure", ACT_VMM | ACT_SYSFS | ACT_EXT | ACT_PRESSURE);
 	check_end(_metadata, self);
 }
 
@@ -1548,7 +1620,8 @@ TEST_F_TIMEOUT(stress, two_vms, 300)
 		vm2_main(self->ctl, self->pool, bdf3, variant);
 	}
 	ASSERT_TRUE(vm2_wait(self->ctl, VM2_IDLE)) TH_LOG("vm2: %s", self->ctl->vm2_err);
-	run_phase(_metadata, self, "all + vm2", ACT_VMM | ACT_SYSFS | ACT_PRESSURE | ACT_VM2);
+	run_phase(_metadata, self, "all + vm2",
+		  ACT_VMM | ACT_SYSFS | ACT_EXT | ACT_PRESSURE | ACT_VM2);
 	STORE(self->ctl->vm2_cmd, VM2_QUIT);
 	ASSERT_EQ(self->vm2_pid, waitpid(self->vm2_pid, &status, 0));
 	self->vm2_pid = 0;

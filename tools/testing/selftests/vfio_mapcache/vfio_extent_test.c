@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Extents: a map of 64 MiB or more (QEMU's guest RAM maps) is pinned and
+ * mapped as one object in modes strict and lazy, as mode off and type1 do:
+ * no per-page pin, counted live while mapped, unpinned at its unmap.  A
+ * small map of a page such a map pins holds a pin of its own but no second
+ * locked_vm charge, and keeps the page's charge once the large map goes;
+ * a large map over pages the cache holds takes the per-page path.  The
+ * device reads what the process wrote through an extent and writes land
+ * in it; every counter is back to its baseline at the end.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vmc_lib.h"
+
+#define PG		VMC_PAGE
+#define RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+/* VMC_EXT_MIN_BYTES of the module: 64 MiB. */
+#define EXT_PAGES	16384UL
+#define EXT_BYTES	(EXT_PAGES * PG)
+#define EXT_KB		(EXT_BYTES >> 10)
+/* Below edu's 256 MiB reach. */
+#define IOVA_EXT	0x4000000UL
+#define IOVA_SMALL	0x100000UL
+#define IOVA_OUT	0x200000UL
+#define UNTOUCHED	0x5a
+#define SEED		41
+
+FIXTURE(ext) {
+	struct vmc_env env;
+	struct vmc_env env2;
+	uint8_t *buf;		/* EXT_PAGES, then one guard page */
+	uint8_t *out;
+	long long base_pages;
+	long long base_kb;
+	char memory[128];
+};
+
+FIXTURE_SETUP(ext)
+{
+	int ret;
+
+	self->env.container = self->env2.container = -1;
+	self->env.group = self->env2.group = -1;
+	self->env.device = self->env2.device = -1;
+	if (!vmc_mapcache_loaded())
+		SKIP(return, "vfio_iommu_mapcache is not loaded");
+	self->base_pages = vmc_pinned_pages();
+	self->base_kb = vmc_locked_vm_kb();
+	self->buf = vmc_alloc_pages(EXT_PAGES + 1);
+	self->out = vmc_alloc_pages(1);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_NE(NULL, self->out);
+	memset(self->buf, 1, EXT_BYTES);
+	memset(self->buf + EXT_BYTES, UNTOUCHED, PG);
+	ret = vmc_env_open(&self->env, VMC_BACKEND_MAPCACHE);
+	ASSERT_EQ(0, ret);
+	/* Strict, no quota, candidates kept however long they idle. */
+	ASSERT_EQ(0, vmc_vm_write("mode", "strict"));
+	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "0"));
+	ASSERT_EQ(0, vmc_vm_write("idle_ms", "0"));
+	snprintf(self->memory, sizeof(self->memory), VMC_DEBUGFS_DIR "/vm-%d/memory",
+		 getpid());
+}
+
+FIXTURE_TEARDOWN(ext)
+{
+	if (self->env.container >= 0)
+		vmc_vm_reset();
+	vmc_env_close(&self->env2);
+	vmc_env_close(&self->env);
+}
+
+static long long mem(struct __test_metadata *_metadata, FIXTURE_DATA(ext) *self,
+		     const char *key)
+{
+	return vmc_stat(self->memory, key);
+}
+
+/* locked_vm of this process above the baseline, in KiB. */
+#define lck(self)	(vmc_locked_vm_kb() - (self)->base_kb)
+
+/* Everything closed: pins and charges back to where they were. */
+static void back_to_baseline(struct __test_metadata *_metadata, FIXTURE_DATA(ext) *self)
+{
+	vmc_vm_reset();
+	vmc_env_close(&self->env2);
+	vmc_env_close(&self->env);
+	EXPECT_EQ(self->base_pages, vmc_pinned_settles_at(self->base_pages));
+	EXPECT_EQ(0, lck(self));
+}
+
+TEST_F(ext, large_map_is_one_object)
+{
+	uint64_t done = 0;
+
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_OUT, self->out, PG, RW));
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
+	/* The one page of @out is the only per-page pin. */
+	EXPECT_EQ(1, mem(_metadata, self, "pin_objects"));
+	EXPECT_EQ(EXT_BYTES + PG, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(EXT_BYTES + PG, vmc_vm_read_ll("live_bytes"));
+	EXPECT_EQ(EXT_KB + 4, lck(self));
+
+	/* The device reads the extent's last page... */
+	vmc_fill_pattern(self->buf + EXT_BYTES - PG, PG, SEED);
+	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_EXT + EXT_BYTES - PG, 0, 4000));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env, IOVA_OUT, 0, 4000));
+	EXPECT_EQ(0, memcmp(self->out, self->buf + EXT_BYTES - PG, 4000));
+	/* ...and writes its first one; the guard page after it stays untouched. */
+	vmc_fill_pattern(self->out, PG, SEED + 1);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_OUT, 0, 4000));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env, IOVA_EXT, 0, 4000));
+	EXPECT_EQ(0, memcmp(self->buf, self->out, 4000));
+	EXPECT_TRUE(vmc_all_bytes(self->buf + 4000, PG - 4000, 1));
+	EXPECT_TRUE(vmc_all_bytes(self->buf + EXT_BYTES, PG, UNTOUCHED));
+
+	/* Unmapped, it is gone: nothing of it is cached. */
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, &done));
+	EXPECT_EQ(EXT_BYTES, done);
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(4, lck(self));
+	back_to_baseline(_metadata, self);
+}
+
+/*
+ * A small map of pages a live extent pins: charged once; unmapped before
+ * or after the extent, the pages end up as candidates that carry their
+ * charge.
+ */
+static void small_inside(struct __test_metadata *_metadata, FIXTURE_DATA(ext) *self,
+			 bool small_first)
+{
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_SMALL, self->buf + 100 * PG, 2 * PG,
+			      RW));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(2, mem(_metadata, self, "pin_objects"));
+	EXPECT_EQ(EXT_KB, lck(self));
+	if (small_first) {
+		ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_SMALL, 2 * PG, 0, NULL));
+		EXPECT_EQ(EXT_KB, lck(self));
+	}
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(2 * PG, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(8, lck(self));
+	if (!small_first) {
+		EXPECT_EQ(2 * PG, vmc_vm_read_ll("live_bytes"));
+		ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_SMALL, 2 * PG, 0, NULL));
+	}
+	/* Candidates now, charged as such. */
+	EXPECT_EQ(0, vmc_vm_read_ll("live_bytes"));
+	EXPECT_EQ(2 * PG, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(8, lck(self));
+	back_to_baseline(_metadata, self);
+}
+
+TEST_F(ext, small_map_inside_unmapped_last)
+{
+	small_inside(_metadata, self, false);
+}
+
+TEST_F(ext, small_map_inside_unmapped_first)
+{
+	small_inside(_metadata, self, true);
+}
+
+/* The cache holds a page of the range: the large map goes page by page. */
+TEST_F(ext, over_cached_pages_per_page)
+{
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_SMALL, self->buf + 5 * PG, PG, RW));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_SMALL, PG, 0, NULL));
+	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(EXT_PAGES, mem(_metadata, self, "pin_objects"));
+	EXPECT_EQ(EXT_BYTES, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(EXT_KB, lck(self));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	/* Strict mode keeps per-page pins as candidates. */
+	EXPECT_EQ(EXT_BYTES, vmc_vm_read_ll("pinned_bytes"));
+	back_to_baseline(_metadata, self);
+}
+
+/*
+ * Two containers of one VM (a vIOMMU VM with two devices, each mapping all
+ * RAM at boot): the second map of the extent's range pins page by page,
+ * but locked_vm counts each page once, as long as either map lives.
+ */
+TEST_F(ext, two_containers_charge_once)
+{
+	const char *bdf2 = getenv("VMC_EDU_BDF2");
+
+	if (!bdf2)
+		SKIP(return, "no second edu device");
+	setenv("VMC_EDU_BDF", bdf2, 1);
+	ASSERT_EQ(0, vmc_env_open(&self->env2, VMC_BACKEND_MAPCACHE));
+	unsetenv("VMC_EDU_BDF");
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	ASSERT_EQ(0, _vmc_map(self->env2.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(EXT_KB, lck(self));
+
+	/* The second container's mapping reaches the same memory. */
+	ASSERT_EQ(0, _vmc_map(self->env2.container, IOVA_OUT, self->out, PG, RW));
+	vmc_fill_pattern(self->buf + 7 * PG, PG, SEED + 2);
+	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env2, IOVA_EXT + 7 * PG, 0, 4000));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env2, IOVA_OUT, 0, 4000));
+	EXPECT_EQ(0, memcmp(self->out, self->buf + 7 * PG, 4000));
+
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(EXT_KB + 4, lck(self));
+	ASSERT_EQ(0, _vmc_unmap(self->env2.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	EXPECT_EQ(EXT_KB + 4, lck(self));
+	back_to_baseline(_metadata, self);
+}
+
+/* Lazy mode keeps no translation of an extent: its IOVAs fault once unmapped. */
+TEST_F(ext, lazy_keeps_nothing)
+{
+	ASSERT_EQ(0, vmc_vm_write("mode", "lazy"));
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_OUT, self->out, PG, RW));
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
+	/* A read of the unmapped IOVA faults: edu never sees the memory there. */
+	vmc_fill_pattern(self->buf, PG, SEED + 3);
+	vmc_expect_dmar_faults(1);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_EXT, 0, 512));
+	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env, IOVA_OUT, 0, 512));
+	EXPECT_NE(0, memcmp(self->out, self->buf, 512));
+	back_to_baseline(_metadata, self);
+}
+
+TEST_HARNESS_MAIN
