@@ -100,6 +100,12 @@ static bool vmc_ext_range_cached(struct vmc_vm *vm, unsigned long first, unsigne
 	return found;
 }
 
+/* Must a map of @nr pages at @vpn go page by page?  (vm->lock held) */
+static bool vmc_ext_overlaps(struct vmc_vm *vm, unsigned long vpn, unsigned long nr)
+{
+	return vmc_ext_find(vm, vpn, vpn + nr - 1) || vmc_ext_range_cached(vm, vpn, vpn + nr - 1);
+}
+
 /**
  * vmc_ext_begin() - make a large map an extent, before it pins
  * @vm: the VM; the map is made by its own mm
@@ -107,8 +113,9 @@ static bool vmc_ext_range_cached(struct vmc_vm *vm, unsigned long first, unsigne
  * @size: bytes, at least VMC_EXT_MIN_BYTES
  * @out: the extent
  *
- * Charges the whole map to locked_vm (candidates go first if that would pass
- * RLIMIT_MEMLOCK), then links the extent and counts its pages as live.
+ * Unless the map must go page by page, charges it whole to locked_vm
+ * (candidates go first if that would pass RLIMIT_MEMLOCK), then links the
+ * extent and counts its pages as live.
  *
  * Return: 0; -EEXIST if the map must take the per-page path (the cache
  * holds some of its pages, or another extent does), nothing taken; or
@@ -120,6 +127,15 @@ int vmc_ext_begin(struct vmc_vm *vm, unsigned long vaddr, u64 size, struct vmc_e
 	struct vmc_ext *ext;
 	int ret;
 
+	/*
+	 * A map that goes page by page may need no charge at all (its pages
+	 * pinned by the cache or an extent already): look before charging.
+	 */
+	mutex_lock(&vm->lock);
+	ret = vmc_ext_overlaps(vm, vpn, nr) ? -EEXIST : 0;
+	mutex_unlock(&vm->lock);
+	if (ret)
+		return ret;
 	ext = kzalloc(sizeof(*ext), GFP_KERNEL_ACCOUNT);
 	if (!ext)
 		return -ENOMEM;
@@ -133,8 +149,8 @@ int vmc_ext_begin(struct vmc_vm *vm, unsigned long vaddr, u64 size, struct vmc_e
 		return ret;
 	}
 	mutex_lock(&vm->lock);
-	if (vmc_ext_find(vm, vpn, vpn + nr - 1) ||
-	    vmc_ext_range_cached(vm, vpn, vpn + nr - 1)) {
+	/* Another map of the VM may have come in between. */
+	if (vmc_ext_overlaps(vm, vpn, nr)) {
 		mutex_unlock(&vm->lock);
 		atomic_long_add(nr, &vm->unaccount);
 		vmc_vm_unaccount_flush(vm);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -223,6 +224,35 @@ TEST_F(ext, two_containers_charge_once)
 	EXPECT_EQ(EXT_KB + 4, lck(self));
 	ASSERT_EQ(0, _vmc_unmap(self->env2.container, IOVA_EXT, EXT_BYTES, 0, NULL));
 	EXPECT_EQ(EXT_KB + 4, lck(self));
+	back_to_baseline(_metadata, self);
+}
+
+/*
+ * The same with RLIMIT_MEMLOCK set to the extent exactly: the
+ * second container's map needs no charge, so it fits (type1 would need
+ * twice the extent).
+ */
+TEST_F(ext, two_containers_one_memlock)
+{
+	const char *bdf2 = getenv("VMC_EDU_BDF2");
+	struct rlimit rl;
+
+	if (!bdf2)
+		SKIP(return, "no second edu device");
+	setenv("VMC_EDU_BDF", bdf2, 1);
+	ASSERT_EQ(0, vmc_env_open(&self->env2, VMC_BACKEND_MAPCACHE));
+	unsetenv("VMC_EDU_BDF");
+	rl.rlim_cur = rl.rlim_max = (self->base_kb << 10) + EXT_BYTES;
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, vmc_drop_cap_ipc_lock());
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	ASSERT_EQ(0, _vmc_map(self->env2.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	EXPECT_EQ(EXT_KB, lck(self));
+	/* One page past the limit still fails, with type1's errno. */
+	ASSERT_EQ(-ENOMEM, _vmc_map(self->env.container, IOVA_SMALL, self->buf + EXT_BYTES,
+				    PG, RW));
+	ASSERT_EQ(0, _vmc_unmap(self->env2.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
 	back_to_baseline(_metadata, self);
 }
 

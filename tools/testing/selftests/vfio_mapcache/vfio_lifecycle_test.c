@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,21 +248,6 @@ TEST_F_TIMEOUT(life, kill_during_large_map, 120)
 	}
 }
 
-static int drop_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[CAP_IPC_LOCK / 32].effective &= ~(1U << (CAP_IPC_LOCK % 32));
-	data[CAP_IPC_LOCK / 32].permitted &= ~(1U << (CAP_IPC_LOCK % 32));
-	data[CAP_IPC_LOCK / 32].inheritable &= ~(1U << (CAP_IPC_LOCK % 32));
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	return 0;
-}
-
 /*
  * Without CAP_IPC_LOCK, RLIMIT_MEMLOCK bounds what MAP_DMA pins: a map up to
  * the limit works, one page past it fails with type1's ENOMEM and leaves
@@ -285,7 +269,7 @@ TEST_F_TIMEOUT(life, rlimit_memlock, 60)
 	ASSERT_LE(0, base_lck);
 	rl.rlim_cur = rl.rlim_max = base_lck * 1024 + limit_pages * PG;
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
-	ASSERT_EQ(0, drop_cap_ipc_lock());
+	ASSERT_EQ(0, vmc_drop_cap_ipc_lock());
 	/* Proof that the cap is gone: mlock past the limit is refused. */
 	probe = vmc_alloc_pages(limit_pages + 1);
 	ASSERT_NE(NULL, probe);

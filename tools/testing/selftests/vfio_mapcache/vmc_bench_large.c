@@ -13,8 +13,9 @@
  * map-cache in mode strict and in mode off (alternating order), its other
  * settings the module's defaults (no quota, duel, no prefetch):
  *
- *   open a container; cold MAP_DMA; UNMAP_DMA; warm MAP_DMA (the map-cache
- *   keeps the pins in strict mode); container close (the mapping live)
+ *   open a container; cold MAP_DMA; UNMAP_DMA; a second MAP_DMA (a map of
+ *   64 MiB or more is an extent in strict mode, unpinned at its unmap, so
+ *   this one pins again, as with type1); container close (the mapping live)
  *
  * each op timed alone.  Around the cold map, the kernel memory it took:
  * the change of Slab + VmallocUsed + SecPageTables in /proc/meminfo (the

@@ -111,6 +111,8 @@ long long vmc_read_ll(const char *path);
 int vmc_write_str(const char *path, const char *val);
 /* locked_vm of this process in KiB (from /proc/self/status). */
 long long vmc_locked_vm_kb(void);
+/* Drop CAP_IPC_LOCK, so that RLIMIT_MEMLOCK applies: 0 or -errno. */
+int vmc_drop_cap_ipc_lock(void);
 
 /* debugfs counters of vfio_iommu_mapcache (module-wide and per container). */
 #define VMC_DEBUGFS_DIR		"/sys/kernel/debug/vfio_mapcache"
