@@ -20,8 +20,9 @@
  *
  * A small map may meanwhile pin a page of a live extent through the pin
  * cache: the page then holds two pins but is charged once, the pin being
- * "shared" (its charge is given back at once and it takes none when it
- * goes).  When the extent goes, its shared pins become ordinary ones: the
+ * "shared" (it is not charged, and takes no charge back when it goes).
+ * A map decides that when it looks its pages up, before GUP; an extent
+ * that begins or ends over a map in flight has it start over.  When the extent goes, its shared pins become ordinary ones: the
  * extent uncharges its pages but those.  Maps whose range holds pins of the
  * cache already, or overlaps another extent, take the per-page path.
  *
@@ -158,6 +159,8 @@ int vmc_ext_begin(struct vmc_vm *vm, unsigned long vaddr, u64 size, struct vmc_e
 		return -EEXIST;
 	}
 	vmc_ext_link(vm, ext);
+	/* Maps in flight there looked up without it: they start over. */
+	vmc_pc_gups_raced(vm, vaddr, vaddr + size);
 	/* Live pages: candidates make room for them, a quota never refuses them. */
 	if (!vmc_cache_make_room(&vm->cache, nr))
 		vmc_vm_stat(vm, quota_overruns, 1);
@@ -185,6 +188,8 @@ void vmc_ext_end(struct vmc_vm *vm, struct vmc_ext *ext)
 
 	mutex_lock(&vm->lock);
 	rb_erase(&ext->node, &vm->exts);
+	/* Maps in flight there took no charge for its pages: they start over. */
+	vmc_pc_gups_raced(vm, ext->vpn << PAGE_SHIFT, (ext->vpn + ext->nr_pages) << PAGE_SHIFT);
 	/*
 	 * Under vm->lock no pin comes or goes, but maps in flight reserve
 	 * slots (zero entries) under the array's own lock: an RCU walk.

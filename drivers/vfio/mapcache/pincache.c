@@ -661,6 +661,18 @@ static int vmc_pc_gup(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
 	return got < 0 ? got : -EFAULT;
 }
 
+/*
+ * A pin of @vpn that a map charged goes back unused: its charge with it.
+ * Misses an extent covers were not charged (vmc_pc_lookup_all()); extents
+ * come and go only with the GUP windows over them marked raced, so what
+ * covered a page at the lookup still does (vm->lock held).
+ */
+static void vmc_pc_refund(struct vmc_vm *vm, unsigned long vpn)
+{
+	if (!vmc_ext_covers(vm, vpn))
+		atomic_long_inc(&vm->unaccount);
+}
+
 /* Put a freshly pinned page into the cache, live; replaces a stale entry. */
 static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 				     struct page *page, bool write, struct list_head *fresh)
@@ -675,7 +687,7 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 		old->writable |= write;
 		old->dirty |= write;
 		vm->cache.pinned_pages--;
-		atomic_long_inc(&vm->unaccount);
+		vmc_pc_refund(vm, vpn);
 		vmc_cache_use(&vm->cache, &old->ce);
 		return old;
 	}
@@ -694,10 +706,8 @@ static struct vmc_pin *vmc_pc_insert(struct vmc_vm *vm, unsigned long vpn,
 	pin->page = page;
 	pin->writable = write;
 	pin->dirty = write;
-	/* An extent pins the page too and holds its charge: give this one back. */
+	/* An extent pins the page too and holds its charge: none was taken. */
 	pin->shared = vmc_ext_covers(vm, vpn);
-	if (pin->shared)
-		atomic_long_inc(&vm->unaccount);
 	vmc_cache_insert(&vm->cache, &pin->ce, vpn);
 	vmc_vm_stat(vm, pins, 1);
 	vmc_vm_stat(vm, pinned_pages, 1);
@@ -721,12 +731,12 @@ static int vmc_pc_insert_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 		if (!pins[i]) {
 			unpin_user_page(pages[i]);
 			vm->cache.pinned_pages--;
-			atomic_long_inc(&vm->unaccount);
+			vmc_pc_refund(vm, vpn + i);
 			for (i++; i < nr; i++)
 				if (!pins[i]) {
 					unpin_user_page(pages[i]);
 					vm->cache.pinned_pages--;
-					atomic_long_inc(&vm->unaccount);
+					vmc_pc_refund(vm, vpn + i);
 				}
 			return -ENOMEM;
 		}
@@ -811,7 +821,7 @@ static struct vmc_pin *vmc_pc_next(struct xa_state *xas, bool first)
 /* Under the VM's lock: take the hits, reserve room for the misses. */
 static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned long nr,
 			     bool write, struct vmc_pin **pins, unsigned long *misses,
-			     bool room_coming)
+			     unsigned long *shared, bool room_coming)
 {
 	XA_STATE(xas, &vm->pins, vaddr >> PAGE_SHIFT);
 	unsigned long i;
@@ -824,10 +834,14 @@ static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 		*misses += !pins[i];
 	}
 	rcu_read_unlock();
+	/* Misses a live extent pins already: no charge (see vmc_pc_refund()). */
+	*shared = 0;
+	for (i = 0; !RB_EMPTY_ROOT(&vm->exts) && i < nr; i++)
+		*shared += !pins[i] && vmc_ext_covers(vm, (vaddr >> PAGE_SHIFT) + i);
 	if (!vmc_cache_make_room(&vm->cache, *misses)) {
 		/* The caller can free room and ask again first. */
 		if (room_coming) {
-			*misses = 0;
+			*misses = *shared = 0;
 			return -EAGAIN;
 		}
 		/* Live pages fill the quota: admitted, as type1 would. */
@@ -921,13 +935,13 @@ static int vmc_pc_get_batch(struct vmc_vm *vm, unsigned long vaddr, unsigned lon
 			    unsigned long *missed, bool room_coming)
 {
 	struct vmc_gup_window win = { .start = vaddr, .end = vaddr + (nr << PAGE_SHIFT) };
-	unsigned long misses;
+	unsigned long misses, shared;
 	LIST_HEAD(fresh);
 	int ret;
 
 again:
 	mutex_lock(&vm->lock);
-	ret = vmc_pc_lookup_all(vm, vaddr, nr, write, pins, &misses, room_coming);
+	ret = vmc_pc_lookup_all(vm, vaddr, nr, write, pins, &misses, &shared, room_coming);
 	if (!ret && misses) {
 		win.raced = false;
 		list_add(&win.node, &vm->gups);
@@ -948,7 +962,7 @@ again:
 		ret = vmc_pc_gup(vm, vaddr, nr, write, pins, pages);
 	if (ret)
 		goto out_close;
-	ret = vmc_pc_charge_misses(vm, misses);
+	ret = vmc_pc_charge_misses(vm, misses - shared);
 	if (ret) {
 		pr_warn_ratelimited("VM %d (%s): RLIMIT_MEMLOCK (%lu) exceeded\n",
 				    vm->pid, vm->comm, rlimit(RLIMIT_MEMLOCK));
@@ -960,7 +974,7 @@ again:
 	if (win.raced) {
 		/* The VMM changed these pages meanwhile: start over. */
 		vmc_pc_unpin_new(pins, pages, nr);
-		atomic_long_add(misses, &vm->unaccount);
+		atomic_long_add(misses - shared, &vm->unaccount);
 		mutex_unlock(&vm->lock);
 		vmc_pc_abort(vm, pins, nr, misses);
 		vmc_pc_prealloc_end(vm, vaddr, nr, &fresh, true);
