@@ -22,9 +22,10 @@
  * cache: the page then holds two pins but is charged once, the pin being
  * "shared" (it is not charged, and takes no charge back when it goes).
  * A map decides that when it looks its pages up, before GUP; an extent
- * that begins or ends over a map in flight has it start over.  When the extent goes, its shared pins become ordinary ones: the
- * extent uncharges its pages but those.  Maps whose range holds pins of the
- * cache already, or overlaps another extent, take the per-page path.
+ * that begins or ends over a map in flight has it start over.  When the
+ * extent goes, its shared pins become ordinary ones: the extent uncharges
+ * its pages but those.  Maps whose range holds pins of the cache already,
+ * or overlaps another extent, take the per-page path.
  *
  * Every extent operation takes vmc_vm.lock; nothing allocates under it.
  */
