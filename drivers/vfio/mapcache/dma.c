@@ -795,8 +795,8 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 }
 
 /*
- * A large map of the VM's own memory: an extent if none of its pages is in
- * the cache yet, pinned and mapped as mode off does.  -EEXIST: it takes the
+ * A large map of the VM's own memory: an extent unless it overlaps
+ * another, pinned and mapped as mode off does.  -EEXIST: it takes the
  * per-page path.
  */
 static int vmc_dma_map_ext(struct vmc_container *c, struct vmc_dma *dma)

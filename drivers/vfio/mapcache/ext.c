@@ -22,10 +22,12 @@
  * cache: the page then holds two pins but is charged once, the pin being
  * "shared" (it is not charged, and takes no charge back when it goes).
  * A map decides that when it looks its pages up, before GUP; an extent
- * that begins or ends over a map in flight has it start over.  When the
- * extent goes, its shared pins become ordinary ones: the extent uncharges
- * its pages but those.  Maps whose range holds pins of the cache already,
- * or overlaps another extent, take the per-page path.
+ * that begins or ends over a map in flight has it start over.  Pins the
+ * cache holds in a new extent's range (candidates of earlier maps, QEMU's
+ * maps of the pieces below 1 MiB) become shared too, their charge taken
+ * over by the extent.  When the extent goes, its shared pins become
+ * ordinary ones: the extent uncharges its pages but those.  A large map
+ * that overlaps another extent takes the per-page path.
  *
  * Every extent operation takes vmc_vm.lock; nothing allocates under it.
  */
@@ -84,28 +86,57 @@ static void vmc_ext_link(struct vmc_vm *vm, struct vmc_ext *new)
 	rb_insert_color(&new->node, &vm->exts);
 }
 
-/* Does the cache hold a pin of a page of [@first, @last]?  Reservations do not count. */
-static bool vmc_ext_range_cached(struct vmc_vm *vm, unsigned long first, unsigned long last)
+/*
+ * The cache's pins of [@first, @last] (reservations are not pins); with
+ * @share, they become shared, their charge now the extent's.  Under
+ * vm->lock no pin comes or goes, but maps in flight reserve slots (zero
+ * entries) under the array's own lock: an RCU walk.
+ */
+static unsigned long vmc_ext_pins(struct vmc_vm *vm, unsigned long first, unsigned long last,
+				  bool share)
 {
 	XA_STATE(xas, &vm->pins, first);
-	void *entry;
-	bool found = false;
+	unsigned long nr = 0;
+	struct vmc_pin *pin;
 
+	lockdep_assert_held(&vm->lock);
 	rcu_read_lock();
-	xas_for_each(&xas, entry, last) {
-		if (xas_retry(&xas, entry) || xa_is_zero(entry))
+	xas_for_each(&xas, pin, last) {
+		if (xas_retry(&xas, pin) || xa_is_zero(pin))
 			continue;
-		found = true;
-		break;
+		pin->shared = share;
+		nr++;
 	}
 	rcu_read_unlock();
-	return found;
+	return nr;
 }
 
-/* Must a map of @nr pages at @vpn go page by page?  (vm->lock held) */
-static bool vmc_ext_overlaps(struct vmc_vm *vm, unsigned long vpn, unsigned long nr)
+/*
+ * Under vm->lock: link @ext if no other extent overlaps it and @charged
+ * pages cover what it must charge: its pages but those the cache's pins
+ * hold the charge of, which the extent takes over.  Returns the pages
+ * still to charge (0: linked), or -EEXIST.
+ */
+static long vmc_ext_try_link(struct vmc_vm *vm, struct vmc_ext *ext, unsigned long charged)
 {
-	return vmc_ext_find(vm, vpn, vpn + nr - 1) || vmc_ext_range_cached(vm, vpn, vpn + nr - 1);
+	unsigned long last = ext->vpn + ext->nr_pages - 1, need;
+
+	lockdep_assert_held(&vm->lock);
+	if (vmc_ext_find(vm, ext->vpn, last))
+		return -EEXIST;
+	/* Live pages: candidates make room for them, a quota never refuses them. */
+	if (!vmc_cache_make_room(&vm->cache, ext->nr_pages))
+		vmc_vm_stat(vm, quota_overruns, 1);
+	need = ext->nr_pages - vmc_ext_pins(vm, ext->vpn, last, false);
+	if (charged < need)
+		return need - charged;
+	atomic_long_add(charged - need, &vm->unaccount);
+	vmc_ext_pins(vm, ext->vpn, last, true);
+	vmc_ext_link(vm, ext);
+	/* Maps in flight there looked up without it: they start over. */
+	vmc_pc_gups_raced(vm, ext->vpn << PAGE_SHIFT, (last + 1) << PAGE_SHIFT);
+	vmc_cache_add_live(&vm->cache, ext->nr_pages);
+	return 0;
 }
 
 /**
@@ -115,60 +146,51 @@ static bool vmc_ext_overlaps(struct vmc_vm *vm, unsigned long vpn, unsigned long
  * @size: bytes, at least VMC_EXT_MIN_BYTES
  * @out: the extent
  *
- * Unless the map must go page by page, charges it whole to locked_vm
- * (candidates go first if that would pass RLIMIT_MEMLOCK), then links the
- * extent and counts its pages as live.
+ * Unless another extent overlaps the map, charges its pages to locked_vm
+ * (candidates go first if that would pass RLIMIT_MEMLOCK) but those that
+ * pins of the cache are charged for already (they become shared), then
+ * links the extent and counts its pages as live.
  *
- * Return: 0; -EEXIST if the map must take the per-page path (the cache
- * holds some of its pages, or another extent does), nothing taken; or
- * -ENOMEM.
+ * Return: 0; -EEXIST if the map must take the per-page path (it overlaps
+ * another extent), nothing taken; or -ENOMEM.
  */
 int vmc_ext_begin(struct vmc_vm *vm, unsigned long vaddr, u64 size, struct vmc_ext **out)
 {
-	unsigned long nr = size >> PAGE_SHIFT, vpn = vaddr >> PAGE_SHIFT;
 	struct vmc_ext *ext;
+	unsigned long charged = 0;
+	long more;
 	int ret;
 
-	/*
-	 * A map that goes page by page may need no charge at all (its pages
-	 * pinned by the cache or an extent already): look before charging.
-	 */
-	mutex_lock(&vm->lock);
-	ret = vmc_ext_overlaps(vm, vpn, nr) ? -EEXIST : 0;
-	mutex_unlock(&vm->lock);
-	if (ret)
-		return ret;
 	ext = kzalloc(sizeof(*ext), GFP_KERNEL_ACCOUNT);
 	if (!ext)
 		return -ENOMEM;
-	ext->vpn = vpn;
-	ext->nr_pages = nr;
-	ret = vmc_pc_charge_misses(vm, nr);
-	if (ret) {
-		pr_warn_ratelimited("VM %d (%s): RLIMIT_MEMLOCK (%lu) exceeded\n",
-				    vm->pid, vm->comm, rlimit(RLIMIT_MEMLOCK));
-		kfree(ext);
-		return ret;
-	}
-	mutex_lock(&vm->lock);
-	/* Another map of the VM may have come in between. */
-	if (vmc_ext_overlaps(vm, vpn, nr)) {
+	ext->vpn = vaddr >> PAGE_SHIFT;
+	ext->nr_pages = size >> PAGE_SHIFT;
+	/* Charged outside the lock; pins may go meanwhile: until it holds. */
+	for (;;) {
+		mutex_lock(&vm->lock);
+		more = vmc_ext_try_link(vm, ext, charged);
 		mutex_unlock(&vm->lock);
-		atomic_long_add(nr, &vm->unaccount);
+		if (more <= 0)
+			break;
+		ret = vmc_pc_charge_misses(vm, more);
+		if (ret) {
+			pr_warn_ratelimited("VM %d (%s): RLIMIT_MEMLOCK (%lu) exceeded\n",
+					    vm->pid, vm->comm, rlimit(RLIMIT_MEMLOCK));
+			more = ret;
+			break;
+		}
+		charged += more;
+	}
+	if (more) {
+		atomic_long_add(charged, &vm->unaccount);
 		vmc_vm_unaccount_flush(vm);
 		kfree(ext);
-		return -EEXIST;
+		return more;
 	}
-	vmc_ext_link(vm, ext);
-	/* Maps in flight there looked up without it: they start over. */
-	vmc_pc_gups_raced(vm, vaddr, vaddr + size);
-	/* Live pages: candidates make room for them, a quota never refuses them. */
-	if (!vmc_cache_make_room(&vm->cache, nr))
-		vmc_vm_stat(vm, quota_overruns, 1);
-	vmc_cache_add_live(&vm->cache, nr);
-	mutex_unlock(&vm->lock);
+	vmc_vm_unaccount_flush(vm);
 	atomic_long_inc(&vm->mem.exts);
-	atomic_long_add(nr, &vm->mem.ext_pages);
+	atomic_long_add(ext->nr_pages, &vm->mem.ext_pages);
 	*out = ext;
 	return 0;
 }
@@ -183,26 +205,14 @@ int vmc_ext_begin(struct vmc_vm *vm, unsigned long vaddr, u64 size, struct vmc_e
  */
 void vmc_ext_end(struct vmc_vm *vm, struct vmc_ext *ext)
 {
-	XA_STATE(xas, &vm->pins, ext->vpn);
-	unsigned long kept = 0;
-	struct vmc_pin *pin;
+	unsigned long last = ext->vpn + ext->nr_pages - 1, kept;
 
 	mutex_lock(&vm->lock);
 	rb_erase(&ext->node, &vm->exts);
 	/* Maps in flight there took no charge for its pages: they start over. */
-	vmc_pc_gups_raced(vm, ext->vpn << PAGE_SHIFT, (ext->vpn + ext->nr_pages) << PAGE_SHIFT);
-	/*
-	 * Under vm->lock no pin comes or goes, but maps in flight reserve
-	 * slots (zero entries) under the array's own lock: an RCU walk.
-	 */
-	rcu_read_lock();
-	xas_for_each(&xas, pin, ext->vpn + ext->nr_pages - 1) {
-		if (xas_retry(&xas, pin) || xa_is_zero(pin) || !pin->shared)
-			continue;
-		pin->shared = false;
-		kept++;
-	}
-	rcu_read_unlock();
+	vmc_pc_gups_raced(vm, ext->vpn << PAGE_SHIFT, (last + 1) << PAGE_SHIFT);
+	/* Every pin of the range is shared: the extent covered it. */
+	kept = vmc_ext_pins(vm, ext->vpn, last, false);
 	vmc_cache_drop_live(&vm->cache, ext->nr_pages);
 	mutex_unlock(&vm->lock);
 	atomic_long_add(ext->nr_pages - kept, &vm->unaccount);
