@@ -321,12 +321,12 @@ debug_build_start() {
 # make check of 2026-12-04 on a 2-core machine): what the shards are
 # balanced by.  A binary not listed counts as 30.
 declare -A DEBUG_COST=(
-	[vfio_failnth_test]=349 [vfio_stress_test]=102 [vfio_vm_test]=70
+	[vfio_failnth_test]=349 [vfio_stress_test]=182 [vfio_vm_test]=70
 	[vfio_diff_test]=70 [vfio_shrink_test]=61 [vfio_batch_test]=52
 	[vfio_abi_test]=39 [vfio_cache_test]=32 [vfio_pfnmap_test]=31
 	[vfio_fuzz_test]=25 [vfio_prefetch_test]=19 [vfio_dma_test]=15
 	[vfio_lifecycle_test]=10 [vfio_unload_test]=26 [vfio_trace_test]=2
-	[vfio_dirty_test]=1 [vfio_hugepage_test]=52 [vfio_extent_test]=30
+	[vfio_dirty_test]=1 [vfio_hugepage_test]=52 [vfio_extent_test]=22
 )
 
 # debug_shard NAME:N: shard N of VMC_LANES of the suite on kernel
