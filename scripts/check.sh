@@ -210,11 +210,28 @@ summary() {
 	fi
 }
 
+# why_failed CONSOLE: for each failed test in a guest CONSOLE, the last
+# lines its harness printed before the verdict (the failed assertion, its
+# TH_LOG, the figures before it), so that CI's output says why.
+why_failed() {
+	[ -f "$1" ] || return 0
+	tr -d '\r' < "$1" | awk '
+		/^#  RUN / { n = 0; next }
+		/^# (klog |VMC-)/ { next }
+		/^#  +FAIL / {
+			for (i = (n > 12 ? n - 12 : 0); i < n; i++) print "     | " buf[i % 12]
+			print "     | " $0
+			n = 0; next
+		}
+		/^# / { buf[n % 12] = $0; n++ }' | head -n 60
+}
+
 # tally LABEL LOG CONSOLE: LOG's failure lines and last line, counted as
 # LABEL.
 tally() {
 	local p f s
 	grep -E '^FAIL' "$2" | head -n 40
+	! grep -qE '^FAIL' "$2" || why_failed "$3"
 	echo "     $(tail -n 1 "$2") (log: $2, console: $3)"
 	summary "$2"
 	count "$1" "$p" "$f" "$s"
@@ -383,6 +400,7 @@ tier_debug() {
 		for ((n = 0; n < ${VMC_LANES:-2}; n++)); do
 			log=$VMC_OUT/check-debug-$k-$n.log
 			grep -E '^FAIL' "$log" | head -n 20
+			! grep -qE '^FAIL' "$log" || why_failed "$VMC_OUT/$k-debug/guest-$n.log"
 			summary "$log"
 			P=$((P + p)) F=$((F + f)) S=$((S + s))
 		done
