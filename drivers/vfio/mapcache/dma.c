@@ -794,18 +794,13 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 	return vmc_dma_map_pins(c, dma);
 }
 
-/*
- * A large map of the VM's own memory: an extent unless it overlaps
- * another, pinned and mapped as mode off does.  -EEXIST: it takes the
- * per-page path.
- */
+/* A large map of the VM's own memory: an extent, pinned and mapped as mode off does. */
 static int vmc_dma_map_ext(struct vmc_container *c, struct vmc_dma *dma)
 {
 	int ret = vmc_ext_begin(c->vm, dma->vaddr, dma->size, &dma->ext);
 
 	if (ret) {
-		if (ret != -EEXIST)
-			dma->size = 0;
+		dma->size = 0;
 		return ret;
 	}
 	return vmc_dma_pin_map(c, dma, dma->size);
@@ -856,9 +851,12 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 	vmc_dma_link(c, dma);
 	c->dma_avail--;
 	cached = vmc_dma_use_cache(c, size);
-	ret = cached && size >= VMC_EXT_MIN_BYTES ? vmc_dma_map_ext(c, dma) : -EEXIST;
-	if (ret == -EEXIST)
-		ret = cached ? vmc_dma_pin_map_cached(c, dma) : vmc_dma_pin_map(c, dma, size);
+	if (cached && size >= VMC_EXT_MIN_BYTES)
+		ret = vmc_dma_map_ext(c, dma);
+	else if (cached)
+		ret = vmc_dma_pin_map_cached(c, dma);
+	else
+		ret = vmc_dma_pin_map(c, dma, size);
 	/* Undone; the caller flushes what that queued. */
 	if (ret)
 		vmc_dma_remove(c, dma, false);

@@ -221,7 +221,7 @@ int vmc_pc_init(struct vmc_vm *vm)
 	vm->xlates = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&vm->xlate_doomed);
 	INIT_LIST_HEAD(&vm->gups);
-	vm->exts = RB_ROOT;
+	vm->exts = RB_ROOT_CACHED;
 	ret = vmc_pmem_alloc(&vm->pmem, vm->policy_kind, vm->cache.quota_pages);
 	if (ret)
 		return ret;
@@ -385,7 +385,7 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 		vmc_cache_forget(&vm->cache, &pin->ce);
 	}
 	WARN_ON_ONCE(vm->cache.policy.stats.nr_cand);
-	WARN_ON_ONCE(!RB_EMPTY_ROOT(&vm->exts));
+	WARN_ON_ONCE(!RB_EMPTY_ROOT(&vm->exts.rb_root));
 	mutex_unlock(&vm->lock);
 	xa_destroy(&vm->pins);
 	vmc_pmem_free(&vm->pmem);
@@ -836,7 +836,7 @@ static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 	rcu_read_unlock();
 	/* Misses a live extent pins already: no charge (see vmc_pc_refund()). */
 	*shared = 0;
-	for (i = 0; !RB_EMPTY_ROOT(&vm->exts) && i < nr; i++)
+	for (i = 0; !RB_EMPTY_ROOT(&vm->exts.rb_root) && i < nr; i++)
 		*shared += !pins[i] && vmc_ext_covers(vm, (vaddr >> PAGE_SHIFT) + i);
 	if (!vmc_cache_make_room(&vm->cache, *misses)) {
 		/* The caller can free room and ask again first. */

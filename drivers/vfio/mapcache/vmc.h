@@ -151,9 +151,13 @@ struct vmc_pin {
 
 /**
  * struct vmc_ext - the pages of one large map, as one object (ext.c)
- * @node: in vmc_vm.exts, by @vpn; extents never overlap
+ * @node: in the interval tree vmc_vm.exts; extents may overlap (two
+ *        containers of a VM map the same guest RAM)
  * @vpn: the VMM's first virtual page
- * @nr_pages: pages, all charged to locked_vm and counted live in the cache
+ * @last: the last one
+ * @subtree_last: the interval tree's: the greatest @last below @node
+ * @nr_pages: pages; the charge to locked_vm and the count of live pages
+ *            in the cache are per page of the extents' union
  *
  * Its pages are found through its map's IOMMU mapping, as type1 finds its
  * own.  Protected by vmc_vm.lock.
@@ -161,6 +165,8 @@ struct vmc_pin {
 struct vmc_ext {
 	struct rb_node node;
 	unsigned long vpn;
+	unsigned long last;
+	unsigned long subtree_last;
 	unsigned long nr_pages;
 };
 
@@ -176,7 +182,7 @@ struct vmc_vm_sysfs;
  * @own_pinned: pages the VM's containers pinned themselves, outside the
  *              cache (mode off, maps made by another process, extents)
  * @exts: extents (struct vmc_ext)
- * @ext_pages: their pages, which the cache counts too
+ * @ext_pages: pages of their union, which the cache counts too
  *
  * For debugfs (vm-<pid>/memory): what the VM costs in kernel memory beside
  * the pages it pins.  Atomics: updated under different locks.
@@ -242,7 +248,8 @@ struct vmc_gup_window {
  *          (lazy mode), by virtual address; see vmc_dma.vnode
  * @xlate_doomed: cached translations unlinked, waiting for their teardown
  * @gups: the vmc_gup_windows of maps pinning pages outside @lock
- * @exts: the live extents (struct vmc_ext), by first virtual page
+ * @exts: the live extents (struct vmc_ext): an interval tree of virtual
+ *        pages
  * @cache: the pin cache's rules and counts (pcrules.h): its policy (the
  *         eviction order of the candidates), quota (most pages it keeps
  *         pinned, 0: no fixed limit; live pages may go above it), pages
@@ -294,7 +301,7 @@ struct vmc_vm {
 	struct rb_root_cached xlates;
 	struct list_head xlate_doomed;
 	struct list_head gups;
-	struct rb_root exts;
+	struct rb_root_cached exts;
 	struct vmc_cache cache;
 	struct vmc_policy_mem pmem;
 	enum vmc_policy_kind policy_kind;

@@ -5,7 +5,9 @@
  * no per-page pin, counted live while mapped, unpinned at its unmap.  A
  * small map of a page such a map pins holds a pin of its own but no second
  * locked_vm charge, and keeps the page's charge once the large map goes;
- * pins the cache holds in a large map's range share its charge likewise.  The
+ * pins the cache holds in a large map's range share its charge likewise.
+ * Large maps of the same memory in two containers (QEMU with a vIOMMU and
+ * two devices) are two extents charged for their union.  The
  * device reads what the process wrote through an extent and writes land
  * in it; every counter is back to its baseline at the end.
  */
@@ -13,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -213,8 +216,12 @@ TEST_F(ext, two_containers_charge_once)
 	unsetenv("VMC_EDU_BDF");
 	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
 	ASSERT_EQ(0, _vmc_map(self->env2.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
-	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
+	/* Each container's map is an extent, the pages counted once. */
+	EXPECT_EQ(2, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(0, mem(_metadata, self, "pin_objects"));
 	EXPECT_EQ(EXT_KB, lck(self));
+	EXPECT_EQ(EXT_BYTES, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(EXT_BYTES, vmc_vm_read_ll("live_bytes"));
 
 	/* The second container's mapping reaches the same memory. */
 	ASSERT_EQ(0, _vmc_map(self->env2.container, IOVA_OUT, self->out, PG, RW));
@@ -224,12 +231,78 @@ TEST_F(ext, two_containers_charge_once)
 	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env2, IOVA_OUT, 0, 4000));
 	EXPECT_EQ(0, memcmp(self->out, self->buf + 7 * PG, 4000));
 
+	/* The first goes: the second holds the charge. */
 	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
-	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
 	EXPECT_EQ(EXT_KB + 4, lck(self));
+	EXPECT_EQ(EXT_BYTES + PG, vmc_vm_read_ll("pinned_bytes"));
+	/* Its own mapping still works, the first container's is gone. */
+	vmc_fill_pattern(self->buf + 9 * PG, PG, SEED + 4);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env2, IOVA_EXT + 9 * PG, 0, 4000));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env2, IOVA_OUT, 0, 4000));
+	EXPECT_EQ(0, memcmp(self->out, self->buf + 9 * PG, 4000));
 	ASSERT_EQ(0, _vmc_unmap(self->env2.container, IOVA_EXT, EXT_BYTES, 0, NULL));
-	EXPECT_EQ(EXT_KB + 4, lck(self));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(4, lck(self));
+	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
 	back_to_baseline(_metadata, self);
+}
+
+/*
+ * Two large maps that overlap by half, in two containers, and a small map
+ * inside both: charged for their union; each page's charge stays while
+ * anything pins it, and goes with the last.
+ */
+TEST_F(ext, overlapping_extents)
+{
+	const char *bdf2 = getenv("VMC_EDU_BDF2");
+	const unsigned long half = EXT_BYTES / 2;
+	uint8_t *big;
+
+	if (!bdf2)
+		SKIP(return, "no second edu device");
+	setenv("VMC_EDU_BDF", bdf2, 1);
+	ASSERT_EQ(0, vmc_env_open(&self->env2, VMC_BACKEND_MAPCACHE));
+	unsetenv("VMC_EDU_BDF");
+	big = vmc_alloc_pages(EXT_PAGES + EXT_PAGES / 2);
+	ASSERT_NE(NULL, big);
+	memset(big, 1, EXT_BYTES + half);
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, big, EXT_BYTES, RW));
+	ASSERT_EQ(0, _vmc_map(self->env2.container, IOVA_EXT, big + half, EXT_BYTES, RW));
+	EXPECT_EQ(2, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(EXT_KB + EXT_KB / 2, lck(self));
+	EXPECT_EQ(EXT_BYTES + half, vmc_vm_read_ll("pinned_bytes"));
+	/* A page both cover, through the cache: no charge. */
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_SMALL, big + half + 5 * PG, PG, RW));
+	EXPECT_EQ(EXT_KB + EXT_KB / 2, lck(self));
+
+	/* The second container reads the overlap and its own half; writes land. */
+	ASSERT_EQ(0, _vmc_map(self->env2.container, IOVA_OUT, self->out, PG, RW));
+	vmc_fill_pattern(big + half + 3 * PG, PG, SEED + 5);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env2, IOVA_EXT + 3 * PG, 0, 4000));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env2, IOVA_OUT, 0, 4000));
+	EXPECT_EQ(0, memcmp(self->out, big + half + 3 * PG, 4000));
+	memset(big + EXT_BYTES + PG, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env2, IOVA_EXT + half + PG, 0, 100));
+	EXPECT_EQ(0, memcmp(self->out, big + EXT_BYTES + PG, 100));
+	EXPECT_EQ(UNTOUCHED, big[EXT_BYTES + PG + 100]);
+
+	/* The first goes: only its own half is given back. */
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(EXT_KB + 4, lck(self));
+	EXPECT_EQ(EXT_BYTES + 2 * PG, vmc_vm_read_ll("pinned_bytes"));
+	/* The small map goes, a candidate the second extent still covers. */
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_SMALL, PG, 0, NULL));
+	EXPECT_EQ(EXT_KB + 4, lck(self));
+	/* The second goes: the candidate keeps its page's charge. */
+	ASSERT_EQ(0, _vmc_unmap(self->env2.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(8, lck(self));
+	EXPECT_EQ(2 * PG, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(PG, vmc_vm_read_ll("live_bytes"));
+	back_to_baseline(_metadata, self);
+	munmap(big, EXT_BYTES + half);
 }
 
 /*

@@ -25,8 +25,11 @@
  *            its DMA must read those, never ours;
  *  extents   a thread that maps 64 MiB of its own memory (an extent, as
  *            QEMU's RAM maps are) in one container and four pages inside
- *            it in the other (pins that share the extent's charge), unmaps
- *            them in either order, and now and then discards those pages.
+ *            it in the other (pins that share the extent's charge), half
+ *            the time the 64 MiB in the other too (a second extent over
+ *            the first, as QEMU maps guest RAM for each of two devices),
+ *            unmaps them in any order, and now and then discards the four
+ *            pages.
  *
  * Each phase adds actors and runs for PHASE_SECS.  After each, with every
  * actor stopped:
@@ -790,12 +793,16 @@ static void *ext_main(void *arg)
 {
 	struct _test_data_stress *st = arg;
 	unsigned int seed = 77 + st->gen, c = 0, off;
-	int ret = 0, ret2;
-	bool small_first;
+	int ret = 0, ret2, ret3;
+	bool small_first, twice, second_first;
 
 	while (!stopped(st) && !ret) {
+		ret3 = 0;
 		off = rnd(&seed, EXT_PAGES - EXT_SMALL);
 		small_first = rnd(&seed, 2);
+		/* Half the time the other container maps it too (QEMU, two devices). */
+		twice = rnd(&seed, 2);
+		second_first = rnd(&seed, 2);
 		ret = _vmc_map(st->env[c].container, IOVA_EXT, st->ext, EXT_PAGES * PG, RW);
 		if (ret) {
 			actor_fail(st, "extents: map of the extent: %d", ret);
@@ -803,17 +810,24 @@ static void *ext_main(void *arg)
 		}
 		ret = _vmc_map(st->env[c ^ 1].container, IOVA_EXT_SMALL, st->ext + off * PG,
 			       EXT_SMALL * PG, RW);
+		if (!ret && twice)
+			ret = _vmc_map(st->env[c ^ 1].container, IOVA_EXT, st->ext, EXT_PAGES * PG,
+				       RW);
 		if (ret) {
 			actor_fail(st, "extents: map inside the extent: %d", ret);
 			ext_unmap(st, c, IOVA_EXT, EXT_PAGES * PG);
 			break;
 		}
+		if (twice && second_first)
+			ret3 = ext_unmap(st, c ^ 1, IOVA_EXT, EXT_PAGES * PG);
 		if (small_first)
 			ret = ext_unmap(st, c ^ 1, IOVA_EXT_SMALL, EXT_SMALL * PG);
 		ret2 = ext_unmap(st, c, IOVA_EXT, EXT_PAGES * PG);
 		if (!small_first)
 			ret = ext_unmap(st, c ^ 1, IOVA_EXT_SMALL, EXT_SMALL * PG);
-		ret = ret ?: ret2;
+		if (twice && !second_first)
+			ret3 = ext_unmap(st, c ^ 1, IOVA_EXT, EXT_PAGES * PG);
+		ret = ret ?: ret2 ?: ret3;
 		if (ret)
 			actor_fail(st, "extents: unmap: %d", ret);
 		/* The small map's pins are candidates now: the notifier drops them. */
