@@ -4,9 +4,9 @@
  *
  * A chain is a short sequence of calls (SET_IOMMU, a group attach, MAP_DMA
  * of pages never pinned or of cached pages, a large map (an extent) with a
- * small one inside it and its unmap, UNMAP_DMA, VFIO_MAPCACHE_BATCH,
- * a map that prefetches, writes to a VM's sysfs files, the close of a
- * container).  It runs once with fail-nth armed at a huge N, which counts
+ * small map and a second extent over it and its unmap, UNMAP_DMA,
+ * VFIO_MAPCACHE_BATCH, a map that prefetches, writes to a VM's sysfs
+ * files, the close of a container).  It runs once with fail-nth armed at a huge N, which counts
  * the failure points it passes (nothing fails); then, for n = 1, 2, ...,
  * with /proc/self/task/<tid>/fail-nth set to n just before it, so that its
  * n-th point fails, until a run passes fewer than n points.  The points are
@@ -68,6 +68,7 @@
 /* A map of 64 MiB: an extent (the module's VMC_EXT_MIN_BYTES). */
 #define EXT_PAGES	16384UL
 #define IOVA_EXT	0x4000000UL
+#define IOVA_EXT2	0x8000000UL
 
 /* No chain of ours has nearly as many points: more means a runaway sweep. */
 #define MAX_NTH		400
@@ -586,9 +587,13 @@ static int chain_run(struct _test_data_failnth *self, const FIXTURE_VARIANT(fail
 		STEP(step_map(self, IOVA_B, 1, BIG_PAGES));
 		return 0;
 	case CH_MAP_EXTENT:
-		/* The extent, a small map of two of its pages, the extent's unmap. */
+		/*
+		 * The extent, a small map of two of its pages, a second extent
+		 * over the first, the first's unmap.
+		 */
 		STEP(_vmc_map(self->env.container, IOVA_EXT, self->ext, EXT_PAGES * PG, RW));
 		STEP(_vmc_map(self->env.container, IOVA_A, self->ext + 10 * PG, 2 * PG, RW));
+		STEP(_vmc_map(self->env.container, IOVA_EXT2, self->ext, EXT_PAGES * PG, RW));
 		STEP(step_unmap(self, IOVA_EXT, EXT_PAGES * PG, 0));
 		return 0;
 	case CH_UNMAP:
@@ -838,11 +843,13 @@ static void chain_undo(struct __test_metadata *_metadata, struct _test_data_fail
 			     did(self, 1) ? BIG_PAGES * PG : 0);
 		break;
 	case CH_MAP_EXTENT:
-		if (did(self, 2))
-			ASSERT_EQ(EXT_PAGES * PG, self->st.val[2]);
+		if (did(self, 3))
+			ASSERT_EQ(EXT_PAGES * PG, self->st.val[3]);
 		expect_unmap(_metadata, self, IOVA_A, 2 * PG, did(self, 1) ? 2 * PG : 0);
+		expect_unmap(_metadata, self, IOVA_EXT2, EXT_PAGES * PG,
+			     did(self, 2) ? EXT_PAGES * PG : 0);
 		expect_unmap(_metadata, self, IOVA_EXT, EXT_PAGES * PG,
-			     did(self, 0) && !did(self, 2) ? EXT_PAGES * PG : 0);
+			     did(self, 0) && !did(self, 3) ? EXT_PAGES * PG : 0);
 		break;
 	case CH_UNMAP:
 		if (did(self, 0))
