@@ -32,7 +32,8 @@
  *            pages.
  *
  * Each phase adds actors and runs for PHASE_SECS.  After each, with every
- * actor stopped:
+ * actor stopped and the module's shrinker off (reclaim lagging behind the
+ * pressure phase must not release candidates between two reads):
  *  - pinned_bytes <= quota_bytes + live_bytes (nothing cached in mode off);
  *  - once every mapping is gone, UNMAP_DMA of everything finds nothing,
  *    nothing is live, the VM's counters agree (pins - unpins, live, cached),
@@ -1190,9 +1191,36 @@ static void stop_all(struct _test_data_stress *st)
 	}
 }
 
+#define SHRINKER_PARAM	MODPARAM_DIR "/shrinker"
+
+/*
+ * The checks read counters in several steps; reclaim that is still running
+ * when the actors stop (kswapd lags behind a pressure phase on a busy
+ * host) would release candidates between two reads.  So the module's
+ * shrinker is off while they run, once a scan already in it has ended
+ * (the VM's shrinker_releases stays the same for SHRINK_QUIET polls).
+ */
+#define SHRINK_QUIET	3
+
+static int shrinker_hold(struct _test_data_stress *st, bool hold)
+{
+	long long seen = -1, now;
+	int ret, i, quiet = 0;
+
+	ret = vmc_write_str(SHRINKER_PARAM, hold ? "N" : "Y");
+	for (i = 0; !ret && hold && quiet < SHRINK_QUIET && i < SETTLE_POLLS; i++) {
+		now = vmc_stat(st->stats, "shrinker_releases");
+		quiet = now == seen ? quiet + 1 : 0;
+		seen = now;
+		vmc_sleep_ms(100);
+	}
+	return ret;
+}
+
 FIXTURE_TEARDOWN(stress)
 {
 	stop_all(self);
+	vmc_write_str(SHRINKER_PARAM, "Y");
 	if (self->vm2_pid > 0) {
 		kill(self->vm2_pid, SIGKILL);
 		waitpid(self->vm2_pid, NULL, 0);
@@ -1578,15 +1606,20 @@ static void run_phase(struct __test_metadata *_metadata, struct _test_data_stres
 	if (actors & ACT_PRESSURE)
 		ASSERT_LT(0, rounds);
 
+	ASSERT_EQ(0, shrinker_hold(self, true));
 	check_counters(_metadata, self);
 	check_module_pins(_metadata, self);
-	if (actors & ACT_PRESSURE)
+	if (actors & ACT_PRESSURE) {
+		ASSERT_EQ(0, shrinker_hold(self, false));
 		check_drop_caches(_metadata, self);
+		ASSERT_EQ(0, shrinker_hold(self, true));
+	}
 	t_count = vmc_now_us();
 	check_remap(_metadata, self);
 	t_remap = vmc_now_us();
 	for (c = 0; c < 2; c++)
 		check_oracle(_metadata, self, c);
+	ASSERT_EQ(0, shrinker_hold(self, false));
 	ksft_print_msg("%s: ran %.1f s, stopped in %.1f s, counters %.1f s, remap %.1f s, oracle %.1f s\n",
 		       name, (t_run - start) / 1e6, (t_stop - t_run) / 1e6,
 		       (t_count - t_stop) / 1e6, (t_remap - t_count) / 1e6,
