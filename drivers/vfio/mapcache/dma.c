@@ -19,6 +19,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -732,25 +733,45 @@ static bool vmc_dma_use_cache(struct vmc_container *c, u64 size)
 /*
  * Is all of [vaddr, vaddr + size) in VMAs of the caller?  A large map is
  * checked before it allocates or pins anything: type1 pins up to the hole
- * and fails with -EFAULT there, undoing it all.
+ * and fails with -EFAULT there, undoing it all.  Sets @hugetlb if every
+ * one of those VMAs is hugetlbfs memory of pages no larger than the map.
  */
-static bool vmc_vaddr_mapped(unsigned long vaddr, u64 size)
+static bool vmc_vaddr_mapped(unsigned long vaddr, u64 size, bool *hugetlb)
 {
 	unsigned long addr = vaddr, last = vaddr + size - 1;
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
 	bool ok;
 
+	*hugetlb = true;
 	mmap_read_lock(mm);
 	for (;;) {
 		vma = find_vma(mm, addr);
 		ok = vma && vma->vm_start <= addr;
-		if (!ok || vma->vm_end - 1 >= last)
+		if (!ok)
+			break;
+		*hugetlb &= is_vm_hugetlb_page(vma) && vma_kernel_pagesize(vma) <= size;
+		if (vma->vm_end - 1 >= last)
 			break;
 		addr = vma->vm_end;
 	}
 	mmap_read_unlock(mm);
 	return ok;
+}
+
+/*
+ * In modes strict and lazy, is the map an extent?  Those of 64 MiB or
+ * more are (QEMU's RAM maps); in strict mode also one of at least a huge
+ * page of hugetlbfs memory: an extent pins it a folio at a time and maps
+ * it with superpages, where the cache keeps a pin, a slot and a policy
+ * node for each 4 KiB of it (10 to 50 times type1's time), and its pin
+ * hit too walks every 4 KiB page.  Lazy mode's full hits (a translation
+ * kept, no page walked) are worth keeping: there the 64 MiB rule alone.
+ */
+static bool vmc_dma_is_ext(struct vmc_container *c, u64 size, bool hugetlb)
+{
+	return size >= VMC_EXT_MIN_BYTES ||
+	       (hugetlb && READ_ONCE(c->vm->mode) == VMC_MODE_STRICT);
 }
 
 static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
@@ -821,8 +842,8 @@ static int vmc_dma_map_ext(struct vmc_container *c, struct vmc_dma *dma)
 int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 		unsigned long vaddr, u64 size, int prot)
 {
+	bool cached, hugetlb = false;
 	struct vmc_dma *dma;
-	bool cached;
 	int ret;
 
 	if (old) {
@@ -833,7 +854,7 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 		vmc_xc_drop_iova(c, iova, iova + size - 1);
 	}
 
-	if (size > VMC_PIN_BATCH << PAGE_SHIFT && !vmc_vaddr_mapped(vaddr, size))
+	if (size >= VMC_PIN_BATCH << PAGE_SHIFT && !vmc_vaddr_mapped(vaddr, size, &hugetlb))
 		return -EFAULT;
 	dma = kmem_cache_zalloc(vmc_dma_cache, GFP_KERNEL_ACCOUNT);
 	if (!dma)
@@ -851,7 +872,7 @@ int vmc_dma_map(struct vmc_container *c, struct vmc_dma *old, u64 iova,
 	vmc_dma_link(c, dma);
 	c->dma_avail--;
 	cached = vmc_dma_use_cache(c, size);
-	if (cached && size >= VMC_EXT_MIN_BYTES)
+	if (cached && vmc_dma_is_ext(c, size, hugetlb))
 		ret = vmc_dma_map_ext(c, dma);
 	else if (cached)
 		ret = vmc_dma_pin_map_cached(c, dma);
