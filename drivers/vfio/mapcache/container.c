@@ -37,6 +37,7 @@ void *vmc_open(unsigned long arg)
 	vmc_gather_init(&c->gather);
 	INIT_LIST_HEAD(&c->release);
 	INIT_LIST_HEAD(&c->xlate_release);
+	INIT_LIST_HEAD(&c->ext_pending);
 	INIT_LIST_HEAD(&c->dead);
 	c->dma_avail = READ_ONCE(vmc_dma_entry_limit);
 	c->vm = vmc_vm_get();

@@ -25,6 +25,7 @@ static const char * const vmc_stat_names[VMC_NR_STATS] = {
 	"batch_requests", "batch_entries",
 	"shrinker_releases", "idle_releases",
 	"prefetch_issued", "prefetch_useful", "prefetch_wasted",
+	"extent_hits",
 };
 
 atomic64_t vmc_totals[VMC_NR_STATS];
@@ -125,7 +126,8 @@ static int vmc_vm_memory_show(struct seq_file *m, void *unused)
 {
 	struct vmc_vm *vm = m->private;
 	struct vmc_vm_mem *mem = &vm->mem;
-	u64 pins, xa_nodes, dmas, dma_arrays, policy, pf, containers, exts, total, pinned;
+	u64 pins, xa_nodes, dmas, dma_arrays, policy, pf, containers, exts, chunks, total;
+	u64 pinned;
 
 	mutex_lock(&vm->lock);
 	xa_nodes = vmc_pc_xa_nodes(vm);
@@ -138,11 +140,12 @@ static int vmc_vm_memory_show(struct seq_file *m, void *unused)
 	dma_arrays = atomic_long_read(&mem->dma_pin_bytes);
 	containers = atomic_long_read(&mem->containers);
 	exts = atomic_long_read(&mem->exts);
+	chunks = atomic_long_read(&mem->ext_chunks);
 	/* The cache counts extents' pages too: once. */
 	pinned += atomic_long_read(&mem->own_pinned) - atomic_long_read(&mem->ext_pages);
 	total = pins * vmc_pin_obj_size() + xa_nodes * sizeof(struct xa_node) +
 		dmas * vmc_dma_obj_size() + dma_arrays + policy + pf +
-		exts * vmc_ext_obj_size() +
+		exts * vmc_ext_obj_size() + chunks * PAGE_SIZE +
 		containers * kmalloc_size_roundup(sizeof(struct vmc_container)) +
 		kmalloc_size_roundup(sizeof(*vm));
 
@@ -161,6 +164,8 @@ static int vmc_vm_memory_show(struct seq_file *m, void *unused)
 	seq_printf(m, "vm_bytes %zu\n", kmalloc_size_roundup(sizeof(*vm)));
 	seq_printf(m, "extent_objects %llu\n", exts);
 	seq_printf(m, "extent_bytes %llu\n", exts * vmc_ext_obj_size());
+	seq_printf(m, "extent_cached %ld\n", atomic_long_read(&mem->ext_cached));
+	seq_printf(m, "extent_run_bytes %llu\n", chunks * PAGE_SIZE);
 	seq_printf(m, "total_bytes %llu\n", total);
 	seq_printf(m, "pinned_pages %llu\n", pinned);
 	seq_printf(m, "bytes_per_pinned_gib %llu\n",

@@ -245,6 +245,8 @@ void vmc_dma_flush_pending(struct vmc_container *c)
 		vmc_xc_release_list(c->vm, &c->xlate_release);
 	if (!list_empty(&c->release))
 		vmc_release_cached(c);
+	if (!list_empty(&c->ext_pending))
+		vmc_ext_cache_pending(c);
 	if (!c->nr_unpins)
 		return;
 	for (i = 0; i < c->nr_unpins; i++) {
@@ -291,11 +293,45 @@ static size_t vmc_contig_len(struct iommu_domain *dom, u64 iova, phys_addr_t phy
 	return len;
 }
 
+/* Queue the runs @ext recorded for unpinning, and forget them. */
+static void vmc_ext_runs_unpin(struct vmc_container *c, struct vmc_ext *ext, bool dirty)
+{
+	struct vmc_ext_chunk *ch;
+	unsigned long i;
+
+	list_for_each_entry(ch, &ext->chunks, node)
+		for (i = 0; i < ch->nr; i++)
+			vmc_unpin_queue(c, PFN_PHYS(ch->runs[i].pfn),
+					ch->runs[i].nr << PAGE_SHIFT, dirty);
+	vmc_ext_runs_free(ext);
+}
+
+/*
+ * A run of @dma's pages just unmapped: recorded if @dma is an extent that
+ * may be cached (@keep), else queued for unpinning.  With no memory for
+ * the record, what it holds is queued too, and @keep ends.
+ */
+static void vmc_dma_unpin_run(struct vmc_container *c, struct vmc_dma *dma, phys_addr_t phys,
+			      size_t size, bool *keep)
+{
+	bool dirty = dma->prot & IOMMU_WRITE;
+
+	if (*keep && !vmc_ext_record(dma->ext, phys, size))
+		return;
+	if (*keep) {
+		vmc_ext_runs_unpin(c, dma->ext, dirty);
+		*keep = false;
+	}
+	vmc_unpin_queue(c, phys, size, dirty);
+}
+
 /*
  * Unmap the first @size bytes of @dma from every domain and queue their
- * pages for unpinning.  The first domain tells which pages they are.
+ * pages for unpinning, or, with @keep, record them in its extent.  The
+ * first domain tells which pages they are.
  */
-static void vmc_dma_unmap_pages(struct vmc_container *c, struct vmc_dma *dma, u64 size)
+static void vmc_dma_unmap_pages(struct vmc_container *c, struct vmc_dma *dma, u64 size,
+				bool keep)
 {
 	struct vmc_domain *first = vmc_first_domain(c), *d;
 	u64 off = 0;
@@ -325,7 +361,7 @@ static void vmc_dma_unmap_pages(struct vmc_container *c, struct vmc_dma *dma, u6
 			break;
 		/* Device memory was never pinned. */
 		if (!dma->nr_rsvd || !vmc_pfn_reserved(PHYS_PFN(phys)))
-			vmc_unpin_queue(c, phys, unmapped, dma->prot & IOMMU_WRITE);
+			vmc_dma_unpin_run(c, dma, phys, unmapped, &keep);
 		off += unmapped;
 	}
 }
@@ -357,6 +393,22 @@ void vmc_dma_unmap_iova(struct vmc_container *c, u64 iova, u64 size)
 	c->gather_dirty = true;
 }
 
+/*
+ * May the pages of @dma, which goes, stay pinned as a cached extent?  If
+ * it is an extent of all its pages, none of them device memory, and the
+ * VM keeps what is unmapped, all of which fits in its quota.
+ */
+static bool vmc_dma_ext_keep(struct vmc_container *c, struct vmc_dma *dma)
+{
+	u64 quota;
+
+	if (!dma->ext || dma->nr_rsvd || dma->size != (u64)dma->ext->nr_pages << PAGE_SHIFT ||
+	    READ_ONCE(c->vm->mode) == VMC_MODE_OFF)
+		return false;
+	quota = READ_ONCE(c->vm->cache.quota_pages);
+	return !quota || dma->ext->nr_pages <= quota;
+}
+
 /* Unlink the live @dma and release what it mapped; the caller flushes. */
 static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool lazy)
 {
@@ -379,9 +431,11 @@ static void vmc_dma_remove(struct vmc_container *c, struct vmc_dma *dma, bool la
 		list_add_tail(&dma->release, &c->release);
 		return;
 	}
-	vmc_dma_unmap_pages(c, dma, dma->size);
-	if (dma->ext)
-		vmc_ext_end(c->vm, dma->ext);
+	vmc_dma_unmap_pages(c, dma, dma->size, vmc_dma_ext_keep(c, dma));
+	if (dma->ext && !vmc_ext_end(c, dma->ext)) {
+		vmc_ext_runs_unpin(c, dma->ext, dma->prot & IOMMU_WRITE);
+		vmc_ext_free(c->vm, dma->ext);
+	}
 	/* The mm may be another process's, gone but for our grab: drop it last. */
 	vmc_dma_unaccount(dma, (dma->size >> PAGE_SHIFT) - dma->nr_rsvd);
 	mmdrop(dma->mm);
@@ -761,17 +815,20 @@ static bool vmc_vaddr_mapped(unsigned long vaddr, u64 size, bool *hugetlb)
 
 /*
  * In modes strict and lazy, is the map an extent?  Those of 64 MiB or
- * more are (QEMU's RAM maps); in strict mode also one of at least a huge
- * page of hugetlbfs memory: an extent pins it a folio at a time and maps
- * it with superpages, where the cache keeps a pin, a slot and a policy
- * node for each 4 KiB of it (10 to 50 times type1's time), and its pin
- * hit too walks every 4 KiB page.  Lazy mode's full hits (a translation
- * kept, no page walked) are worth keeping: there the 64 MiB rule alone.
+ * more are (QEMU's RAM maps).  In strict mode also those of 2 MiB or more
+ * and those of at least a huge page of hugetlbfs memory: a pin hit walks
+ * every 4 KiB page of its map (a 2 MiB hit took 3.8 times type1's map),
+ * where a cached extent maps its recorded runs again, with superpages, and
+ * the cache keeps a pin, a slot and a policy node for each 4 KiB (10 to
+ * 50 times type1's time for hugetlbfs).  Lazy mode's full hits (a
+ * translation kept, no page walked) are worth keeping: there the 64 MiB
+ * rule alone.
  */
 static bool vmc_dma_is_ext(struct vmc_container *c, u64 size, bool hugetlb)
 {
 	return size >= VMC_EXT_MIN_BYTES ||
-	       (hugetlb && READ_ONCE(c->vm->mode) == VMC_MODE_STRICT);
+	       (READ_ONCE(c->vm->mode) == VMC_MODE_STRICT &&
+		(hugetlb || size >= VMC_EXT_STRICT_MIN_BYTES));
 }
 
 static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
@@ -815,15 +872,56 @@ static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
 	return vmc_dma_map_pins(c, dma);
 }
 
+/*
+ * Map the runs of @dma's extent, taken from the cache: with no GUP.  On
+ * failure the runs not mapped are unpinned, and the caller undoes the
+ * prefix that made it.
+ */
+static int vmc_dma_map_runs(struct vmc_container *c, struct vmc_dma *dma)
+{
+	struct vmc_ext *ext = dma->ext;
+	struct vmc_ext_chunk *ch;
+	struct vmc_run run;
+	u64 mapped = 0;
+	unsigned long i;
+	int ret = 0;
+
+	list_for_each_entry(ch, &ext->chunks, node) {
+		for (i = 0; i < ch->nr; i++) {
+			run.pfn = ch->runs[i].pfn;
+			run.nr = ch->runs[i].nr;
+			/* vmc_run_map() drops a run it fails to map. */
+			if (ret)
+				vmc_run_drop(c, dma, &run);
+			else
+				ret = vmc_run_map(c, dma, &run, &mapped);
+		}
+		cond_resched();
+	}
+	/* A live extent's pages are found through the IOMMU again. */
+	vmc_ext_runs_free(ext);
+	if (ret)
+		dma->size = mapped;
+	return ret;
+}
+
 /* A large map of the VM's own memory: an extent, pinned and mapped as mode off does. */
 static int vmc_dma_map_ext(struct vmc_container *c, struct vmc_dma *dma)
 {
-	int ret = vmc_ext_begin(c->vm, dma->vaddr, dma->size, &dma->ext);
+	bool write = dma->prot & IOMMU_WRITE;
+	int ret;
 
+	dma->ext = vmc_ext_reuse(c->vm, dma->vaddr, dma->size, write);
+	if (dma->ext) {
+		vmc_ext_count_moved(NULL, c, -(long)dma->ext->nr_pages);
+		return vmc_dma_map_runs(c, dma);
+	}
+	ret = vmc_ext_begin(c->vm, dma->vaddr, dma->size, &dma->ext);
 	if (ret) {
 		dma->size = 0;
 		return ret;
 	}
+	dma->ext->writable = write;
 	return vmc_dma_pin_map(c, dma, dma->size);
 }
 

@@ -449,8 +449,11 @@ static bool vmc_pf_insert_one(struct vmc_vm *vm, unsigned long vpn,
 	/* A guest map pinned it meanwhile; its pin is the one that counts. */
 	if (xa_load(&vm->pins, vpn))
 		return false;
-	/* An extent's pages are pinned as long as it lives: nothing to gain. */
-	if (vmc_ext_covers(vm, vpn))
+	/*
+	 * An extent's pages are pinned as long as it lives: nothing to gain;
+	 * a cached one overlaps no pin (see vmc_vm.ext_cache).
+	 */
+	if (vmc_ext_covers(vm, vpn) || vmc_ext_cached_at(vm, vpn))
 		return false;
 	/* No sleeping allocation under the lock the notifier takes. */
 	if (xa_err(xa_store(&vm->pins, vpn, pin, GFP_NOWAIT | __GFP_ACCOUNT)))

@@ -183,14 +183,15 @@ void vmc_cache_finish(struct vmc_cache *c, struct list_head *victims)
 /**
  * vmc_cache_evict() - evict candidates in the policy's order, in one batch
  * @c: the cache
- * @nr_pages: most to evict
+ * @nr_pages: most to evict, but for the big candidates (@c->ops->evict_big),
+ *            which go first and whole
  *
  * Return: how many were evicted (fewer if the candidates ran out).
  */
 u64 vmc_cache_evict(struct vmc_cache *c, u64 nr_pages)
 {
+	u64 evicted = c->ops->evict_big ? c->ops->evict_big(c, nr_pages) : 0;
 	LIST_HEAD(victims);
-	u64 evicted = 0;
 
 	while (evicted < nr_pages) {
 		struct vmc_pnode *pn = vmc_policy_victim(&c->policy);

@@ -71,6 +71,11 @@ enum vmc_release {
  *         one less
  * @tick: bring &vmc_cache.idle_epoch up to now
  * @released: @nr candidates were released in one batch, for @why
+ * @evict_big: optional: release candidates outside the policy (the pin
+ *             cache's cached extents, each many pages, cheap to pin again
+ *             per page), which go before any of the policy's, until at
+ *             least @nr_pages went or none is left; returns the pages
+ *             released, already off &vmc_cache.pinned_pages
  */
 struct vmc_cache_ops {
 	void (*detach)(struct vmc_cache *c, struct vmc_centry *e, bool evict);
@@ -78,6 +83,7 @@ struct vmc_cache_ops {
 	void (*unpin)(struct vmc_cache *c, struct vmc_centry *e);
 	void (*tick)(struct vmc_cache *c);
 	void (*released)(struct vmc_cache *c, u64 nr, enum vmc_release why);
+	u64 (*evict_big)(struct vmc_cache *c, u64 nr_pages);
 };
 
 /**

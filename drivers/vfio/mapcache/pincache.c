@@ -85,6 +85,7 @@ int vmc_pc_module_init(void)
 void vmc_pc_module_exit(void)
 {
 	flush_work(&vmc_dirty_work);
+	vmc_ext_flush_unpins();
 	kmem_cache_destroy(vmc_pin_cache);
 }
 
@@ -222,6 +223,8 @@ int vmc_pc_init(struct vmc_vm *vm)
 	INIT_LIST_HEAD(&vm->xlate_doomed);
 	INIT_LIST_HEAD(&vm->gups);
 	vm->exts = RB_ROOT_CACHED;
+	vm->ext_cache = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&vm->ext_lru);
 	ret = vmc_pmem_alloc(&vm->pmem, vm->policy_kind, vm->cache.quota_pages);
 	if (ret)
 		return ret;
@@ -233,11 +236,12 @@ int vmc_pc_init(struct vmc_vm *vm)
  * vmc_pc_candidates() - the VM's candidates, for the shrinker
  * @vm: the VM (lock not needed: an estimate, read once)
  *
- * Return: the policy's count of pages it may evict.
+ * Return: the policy's count of pages it may evict, and the cached
+ * extents' pages.
  */
 u64 vmc_pc_candidates(struct vmc_vm *vm)
 {
-	return READ_ONCE(vm->cache.policy.stats.nr_cand);
+	return READ_ONCE(vm->cache.policy.stats.nr_cand) + READ_ONCE(vm->ext_cand_pages);
 }
 
 /**
@@ -386,6 +390,7 @@ void vmc_pc_destroy(struct vmc_vm *vm)
 	}
 	WARN_ON_ONCE(vm->cache.policy.stats.nr_cand);
 	WARN_ON_ONCE(!RB_EMPTY_ROOT(&vm->exts.rb_root));
+	WARN_ON_ONCE(!RB_EMPTY_ROOT(&vm->ext_cache.rb_root));
 	mutex_unlock(&vm->lock);
 	xa_destroy(&vm->pins);
 	vmc_pmem_free(&vm->pmem);
@@ -449,22 +454,33 @@ static void vmc_pc_released(struct vmc_cache *c, u64 nr, enum vmc_release why)
 	trace_vmc_evict(vm->pid, nr, c->pinned_pages, c->quota_pages);
 }
 
+static u64 vmc_pc_evict_big(struct vmc_cache *c, u64 nr_pages)
+{
+	return vmc_ext_evict(vmc_cache_vm(c), nr_pages);
+}
+
 static const struct vmc_cache_ops vmc_pc_cache_ops = {
 	.detach = vmc_pc_detach,
 	.sync = vmc_pc_sync,
 	.unpin = vmc_pc_unpin,
 	.tick = vmc_pc_tick,
 	.released = vmc_pc_released,
+	.evict_big = vmc_pc_evict_big,
 };
 
-/* Candidates beyond the kept ones: have the work item look at window ends. */
-static void vmc_pc_idle_arm(struct vmc_vm *vm)
+/**
+ * vmc_pc_idle_arm() - have the work item look at window ends, if need be
+ * @vm: the VM (lock held)
+ *
+ * It need: cached extents, or candidates beyond the kept ones.
+ */
+void vmc_pc_idle_arm(struct vmc_vm *vm)
 {
 	unsigned long delay;
 
 	lockdep_assert_held(&vm->lock);
 	if (vm->idle_armed || !vm->idle_window ||
-	    vm->cache.policy.stats.nr_cand <= VMC_IDLE_KEEP_PAGES)
+	    (vm->cache.policy.stats.nr_cand <= VMC_IDLE_KEEP_PAGES && list_empty(&vm->ext_lru)))
 		return;
 	vm->idle_armed = true;
 	/* One jiffy past the end of the current window. */
@@ -480,6 +496,7 @@ static void vmc_pc_idle_work(struct work_struct *work)
 	mutex_lock(&vm->lock);
 	vm->idle_armed = false;
 	vmc_cache_release_idle(&vm->cache);
+	vmc_ext_release_idle(vm);
 	vmc_pc_idle_arm(vm);
 	mutex_unlock(&vm->lock);
 	vmc_vm_unaccount_flush(vm);
@@ -530,6 +547,8 @@ void vmc_pc_release_all(struct vmc_vm *vm)
 	}
 	mutex_unlock(&vm->lock);
 	vmc_vm_unaccount_flush(vm);
+	/* Its cached extents' pages too, before the last container is gone. */
+	vmc_ext_flush_unpins();
 }
 
 /* A cached translation now leads to @pins; the mapping stops being live. */
@@ -826,6 +845,9 @@ static int vmc_pc_lookup_all(struct vmc_vm *vm, unsigned long vaddr, unsigned lo
 	XA_STATE(xas, &vm->pins, vaddr >> PAGE_SHIFT);
 	unsigned long i;
 
+	/* No cached extent overlaps a pin: one there goes (see vmc_vm.ext_cache). */
+	if (!RB_EMPTY_ROOT(&vm->ext_cache.rb_root))
+		vmc_ext_uncache(vm, vaddr >> PAGE_SHIFT, (vaddr >> PAGE_SHIFT) + nr - 1);
 	rcu_read_lock();
 
 	*misses = 0;
@@ -1087,6 +1109,7 @@ void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end
 
 	lockdep_assert_held(&vm->lock);
 	vmc_xc_drop_vaddr(vm, start, end - 1);
+	dropped = vmc_ext_uncache(vm, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT);
 	xa_for_each_range(&vm->pins, idx, pin, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT) {
 		/* Live mappings keep their page, as in type1. */
 		dropped += !pin->ce.live && !pin->ce.xlates;
@@ -1116,6 +1139,8 @@ void vmc_pc_write_protect(struct vmc_vm *vm, unsigned long start, unsigned long 
 
 	lockdep_assert_held(&vm->lock);
 	vmc_xc_drop_vaddr(vm, start, end - 1);
+	/* A cached extent's pins go: it has no per-page state to mark. */
+	vmc_ext_uncache(vm, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT);
 	xa_for_each_range(&vm->pins, idx, pin, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT)
 		pin->writable = false;
 }
@@ -1210,10 +1235,12 @@ void vmc_pc_set_mode(struct vmc_vm *vm, enum vmc_mode mode)
 	 * page that a torn-down translation not yet synced still reaches
 	 * goes after that sync.
 	 */
-	if (mode == VMC_MODE_OFF)
+	if (mode == VMC_MODE_OFF) {
+		vmc_ext_evict(vm, U64_MAX);
 		xa_for_each(&vm->pins, idx, pin)
 			if (!pin->ce.live)
 				vmc_cache_forget(&vm->cache, &pin->ce);
+	}
 	mutex_unlock(&vm->lock);
 	vmc_vm_unaccount_flush(vm);
 }

@@ -387,6 +387,13 @@ static bool vmc_vm_invalidate(struct mmu_interval_notifier *mni,
 	else if (range->event != MMU_NOTIFY_PROTECTION_PAGE)
 		vmc_pc_invalidate(vm, range->start, range->end);
 	mutex_unlock(&vm->lock);
+	/*
+	 * What it unpinned comes off locked_vm soon, not at the VM's next
+	 * request: the caller may hold mmap_lock.  vmc_vm_destroy() cancels
+	 * the work after the last invalidation.
+	 */
+	if (atomic_long_read(&vm->unaccount))
+		schedule_work(&vm->unaccount_work);
 	return true;
 }
 

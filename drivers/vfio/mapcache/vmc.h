@@ -78,6 +78,7 @@ static_assert(VMC_PIN_BATCH_PAGES * sizeof(struct page *) <= PAGE_SIZE);
  * @prefetch_issued: pages pinned ahead of the guest by the prefetcher
  * @prefetch_useful: prefetched pages that a guest map then found pinned
  * @prefetch_wasted: prefetched pages unpinned or replaced before any use
+ * @ext_hits: maps served by a cached extent, with no GUP (ext.c)
  */
 struct vmc_stats {
 	u64 pinned_pages;
@@ -102,6 +103,7 @@ struct vmc_stats {
 	u64 prefetch_issued;
 	u64 prefetch_useful;
 	u64 prefetch_wasted;
+	u64 ext_hits;
 };
 
 /**
@@ -148,19 +150,57 @@ struct vmc_pin {
 
 /* Maps of at least this size in modes strict and lazy are extents (ext.c). */
 #define VMC_EXT_MIN_BYTES	SZ_64M
+/* In strict mode, maps of at least this size are extents too. */
+#define VMC_EXT_STRICT_MIN_BYTES	SZ_2M
+
+/* A physically contiguous run of a cached extent's pinned pages. */
+struct vmc_ext_run {
+	unsigned long pfn;
+	unsigned long nr;
+};
+
+/* Runs per page-sized chunk of a cached extent's list of runs. */
+#define VMC_EXT_CHUNK_RUNS \
+	((PAGE_SIZE - sizeof(struct list_head) - sizeof(unsigned long)) / \
+	 sizeof(struct vmc_ext_run))
+
+/**
+ * struct vmc_ext_chunk - a page of a cached extent's runs
+ * @node: in vmc_ext.chunks
+ * @nr: runs used
+ * @runs: the runs, in IOVA order
+ */
+struct vmc_ext_chunk {
+	struct list_head node;
+	unsigned long nr;
+	struct vmc_ext_run runs[VMC_EXT_CHUNK_RUNS];
+};
 
 /**
  * struct vmc_ext - the pages of one large map, as one object (ext.c)
- * @node: in the interval tree vmc_vm.exts; extents may overlap (two
- *        containers of a VM map the same guest RAM)
+ * @node: in the interval tree vmc_vm.exts while live; extents may overlap
+ *        (two containers of a VM map the same guest RAM); in
+ *        vmc_vm.ext_cache while cached, where none overlaps another
+ *        extent or a pin of the cache
  * @vpn: the VMM's first virtual page
  * @last: the last one
  * @subtree_last: the interval tree's: the greatest @last below @node
  * @nr_pages: pages; the charge to locked_vm and the count of live pages
  *            in the cache are per page of the extents' union
+ * @lru: in vmc_vm.ext_lru while cached (oldest first), else in
+ *       vmc_container.ext_pending between its unmap and the IOTLB sync,
+ *       or in the list of extents whose pages await their unpinning
+ * @chunks: the runs of its pages (struct vmc_ext_chunk), recorded at its
+ *          unmap and kept while it is cached; empty while live
+ * @nr_chunks: chunks in @chunks
+ * @recorded: pages @chunks holds
+ * @stamp: idle window in which it was cached
+ * @writable: its pages were pinned for write (dirtied when unpinned)
  *
- * Its pages are found through its map's IOMMU mapping, as type1 finds its
- * own.  Protected by vmc_vm.lock.
+ * While live, its pages are found through its map's IOMMU mapping, as
+ * type1 finds its own.  Protected by vmc_vm.lock, but for its @chunks and
+ * @recorded, which only the container of its map touches, under its
+ * lock, until the extent is cached.
  */
 struct vmc_ext {
 	struct rb_node node;
@@ -168,6 +208,12 @@ struct vmc_ext {
 	unsigned long last;
 	unsigned long subtree_last;
 	unsigned long nr_pages;
+	struct list_head lru;
+	struct list_head chunks;
+	unsigned long nr_chunks;
+	unsigned long recorded;
+	u32 stamp;
+	bool writable;
 };
 
 struct vmc_vm_sysfs;
@@ -181,8 +227,10 @@ struct vmc_vm_sysfs;
  * @containers: containers of the VM
  * @own_pinned: pages the VM's containers pinned themselves, outside the
  *              cache (mode off, maps made by another process, extents)
- * @exts: extents (struct vmc_ext)
- * @ext_pages: pages of their union, which the cache counts too
+ * @exts: extents (struct vmc_ext), live or cached
+ * @ext_pages: pages of the live ones' union, which the cache counts too
+ * @ext_cached: cached extents
+ * @ext_chunks: chunks of runs of cached extents (struct vmc_ext_chunk)
  *
  * For debugfs (vm-<pid>/memory): what the VM costs in kernel memory beside
  * the pages it pins.  Atomics: updated under different locks.
@@ -195,6 +243,8 @@ struct vmc_vm_mem {
 	atomic_long_t own_pinned;
 	atomic_long_t exts;
 	atomic_long_t ext_pages;
+	atomic_long_t ext_cached;
+	atomic_long_t ext_chunks;
 };
 
 /**
@@ -250,6 +300,14 @@ struct vmc_gup_window {
  * @gups: the vmc_gup_windows of maps pinning pages outside @lock
  * @exts: the live extents (struct vmc_ext): an interval tree of virtual
  *        pages
+ * @ext_cache: the cached extents: their maps are gone, their pages stay
+ *             pinned and charged for a map of the same range; an interval
+ *             tree of virtual pages, none overlapping another extent or a
+ *             pin of @pins
+ * @ext_lru: the cached extents, oldest first: evicted before any candidate
+ *           page, and released when idle, as candidates are
+ * @ext_cand_pages: pages of the cached extents, counted in @cache's pinned
+ *                  pages but not in its policy
  * @cache: the pin cache's rules and counts (pcrules.h): its policy (the
  *         eviction order of the candidates), quota (most pages it keeps
  *         pinned, 0: no fixed limit; live pages may go above it), pages
@@ -271,9 +329,11 @@ struct vmc_gup_window {
  * @prefetch_depth: edges the prefetcher follows from a missed page
  * @stats: counters
  * @unaccount: pages to take off locked_vm once no lock forbids it
- * @unaccount_work: takes @unaccount off locked_vm after a shrinker release,
- *                  in a context that may take mmap_lock; never queued once
- *                  the VM is off the list of VMs
+ * @unaccount_work: takes @unaccount off locked_vm after a shrinker release
+ *                  or a notifier's drops, in a context that may take
+ *                  mmap_lock; queued by the shrinker only while the VM is
+ *                  on the list of VMs, by the notifier only until it is
+ *                  removed: vmc_vm_destroy() cancels it after both
  * @requests: MAP_DMA and UNMAP_DMA requests of all its containers, counted
  *            without the lock (shown as map_requests, unmap_requests)
  * @debugfs: the VM's debugfs directory, NULL once hidden (vmc_vms_lock)
@@ -302,6 +362,9 @@ struct vmc_vm {
 	struct list_head xlate_doomed;
 	struct list_head gups;
 	struct rb_root_cached exts;
+	struct rb_root_cached ext_cache;
+	struct list_head ext_lru;
+	u64 ext_cand_pages;
 	struct vmc_cache cache;
 	struct vmc_policy_mem pmem;
 	enum vmc_policy_kind policy_kind;
@@ -460,6 +523,8 @@ struct vmc_unpin {
  * @release: unmapped vmc_dmas whose pins go back to the cache after the sync
  * @xlate_release: cached translations torn down under @gather, whose pins
  *                 are released after the sync
+ * @ext_pending: extents unmapped under @gather whose pages stay pinned:
+ *               cached after the sync (vmc_ext_cache_pending())
  * @dead: DEAD vmc_dmas still in @dma_root, for vmc_xc_reap(); protected by
  *        vmc_vm.lock, not by @lock (tested without it, as a hint)
  * @vm: the VM of the process that set the container up, or NULL
@@ -484,6 +549,7 @@ struct vmc_container {
 	bool gather_dirty;
 	struct list_head release;
 	struct list_head xlate_release;
+	struct list_head ext_pending;
 	struct list_head dead;
 	struct vmc_vm *vm;
 	struct vmc_stats stats;
@@ -537,6 +603,7 @@ int vmc_pc_init(struct vmc_vm *vm);
 void vmc_pc_set_idle(struct vmc_vm *vm, unsigned long window);
 void vmc_pc_release_all(struct vmc_vm *vm);
 void vmc_pc_destroy(struct vmc_vm *vm);
+void vmc_pc_idle_arm(struct vmc_vm *vm);
 void vmc_pc_gups_raced(struct vmc_vm *vm, unsigned long start, unsigned long end);
 void vmc_pc_invalidate(struct vmc_vm *vm, unsigned long start, unsigned long end);
 void vmc_pc_write_protect(struct vmc_vm *vm, unsigned long start, unsigned long end);
@@ -556,7 +623,18 @@ int vmc_pc_charge_misses(struct vmc_vm *vm, long nr_pages);
 /* ext.c: large maps as one object */
 bool vmc_ext_covers(struct vmc_vm *vm, unsigned long vpn);
 int vmc_ext_begin(struct vmc_vm *vm, unsigned long vaddr, u64 size, struct vmc_ext **out);
-void vmc_ext_end(struct vmc_vm *vm, struct vmc_ext *ext);
+bool vmc_ext_end(struct vmc_container *c, struct vmc_ext *ext);
+void vmc_ext_free(struct vmc_vm *vm, struct vmc_ext *ext);
+int vmc_ext_record(struct vmc_ext *ext, phys_addr_t phys, size_t size);
+void vmc_ext_count_moved(struct vmc_vm *vm, struct vmc_container *c, long nr);
+void vmc_ext_cache_pending(struct vmc_container *c);
+struct vmc_ext *vmc_ext_reuse(struct vmc_vm *vm, unsigned long vaddr, u64 size, bool write);
+void vmc_ext_runs_free(struct vmc_ext *ext);
+u64 vmc_ext_uncache(struct vmc_vm *vm, unsigned long first, unsigned long last);
+u64 vmc_ext_evict(struct vmc_vm *vm, u64 nr_pages);
+void vmc_ext_release_idle(struct vmc_vm *vm);
+bool vmc_ext_cached_at(struct vmc_vm *vm, unsigned long vpn);
+void vmc_ext_flush_unpins(void);
 size_t vmc_ext_obj_size(void);
 
 /* pcprefetch.c: prefetching into the pin cache along the access graph */
@@ -650,7 +728,8 @@ void vmc_dma_flush_pending(struct vmc_container *c);
 /* Unmaps, replacements or failed maps wait for the container's flush? */
 static inline bool vmc_dma_pending(struct vmc_container *c)
 {
-	return c->gather_dirty || !list_empty(&c->release) || !list_empty(&c->xlate_release);
+	return c->gather_dirty || !list_empty(&c->release) || !list_empty(&c->xlate_release) ||
+	       !list_empty(&c->ext_pending);
 }
 
 /**

@@ -2,7 +2,11 @@
 /*
  * Extents: a map of 64 MiB or more (QEMU's guest RAM maps) is pinned and
  * mapped as one object in modes strict and lazy, as mode off and type1 do:
- * no per-page pin, counted live while mapped, unpinned at its unmap.  A
+ * no per-page pin, counted live while mapped.  Unmapped, it stays pinned
+ * and charged as one cached object, which a map of the same range maps
+ * again without pinning; it goes whole when the quota, RLIMIT_MEMLOCK,
+ * mode off, the idle window, the VMM's munmap() or another map of its
+ * pages needs it to.  A
  * small map of a page such a map pins holds a pin of its own but no second
  * locked_vm charge, and keeps the page's charge once the large map goes;
  * pins the cache holds in a large map's range share its charge likewise.
@@ -32,6 +36,7 @@
 #define IOVA_EXT	0x4000000UL
 #define IOVA_SMALL	0x100000UL
 #define IOVA_OUT	0x200000UL
+#define IOVA_EXT2	0x8000000UL
 #define UNTOUCHED	0x5a
 #define SEED		41
 
@@ -126,19 +131,196 @@ TEST_F(ext, large_map_is_one_object)
 	EXPECT_TRUE(vmc_all_bytes(self->buf + 4000, PG - 4000, 1));
 	EXPECT_TRUE(vmc_all_bytes(self->buf + EXT_BYTES, PG, UNTOUCHED));
 
-	/* Unmapped, it is gone: nothing of it is cached. */
+	/* Unmapped, it stays pinned and charged: one cached object. */
 	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, &done));
 	EXPECT_EQ(EXT_BYTES, done);
+	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_cached"));
+	EXPECT_EQ(1, mem(_metadata, self, "pin_objects"));
+	EXPECT_EQ(EXT_BYTES + PG, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(PG, vmc_vm_read_ll("live_bytes"));
+	EXPECT_EQ(EXT_KB + 4, lck(self));
+	/* Mode off keeps nothing: it goes. */
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
 	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
 	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
 	EXPECT_EQ(4, lck(self));
 	back_to_baseline(_metadata, self);
 }
 
+/* One cached extent, charged, in the fixture's container. */
+static void cache_one(struct __test_metadata *_metadata, FIXTURE_DATA(ext) *self, int flags)
+{
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, flags));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	ASSERT_EQ(1, mem(_metadata, self, "extent_cached"));
+	ASSERT_EQ(EXT_BYTES, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(EXT_KB, lck(self));
+}
+
 /*
- * A small map of pages a live extent pins: charged once; unmapped before
- * or after the extent, the pages end up as candidates that carry their
- * charge.
+ * A map of the cached extent's range, at another IOVA, maps its pages
+ * again with no GUP: the module pins nothing, the device reaches the same
+ * memory through the new IOVAs, and the old ones fault.
+ */
+TEST_F(ext, cached_remap_pins_nothing)
+{
+	long long pins, hits, mod_pinned;
+
+	cache_one(_metadata, self, RW);
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_OUT, self->out, PG, RW));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_cached"));
+	EXPECT_LT(0, mem(_metadata, self, "extent_run_bytes"));
+	pins = vmc_stat(VMC_STATS_TOTAL, "pins");
+	hits = vmc_stat(VMC_STATS_TOTAL, "extent_hits");
+	mod_pinned = vmc_pinned_pages();
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT2, self->buf, EXT_BYTES, RW));
+	EXPECT_EQ(pins, vmc_stat(VMC_STATS_TOTAL, "pins"));
+	EXPECT_EQ(hits + 1, vmc_stat(VMC_STATS_TOTAL, "extent_hits"));
+	EXPECT_EQ(mod_pinned, vmc_pinned_pages());
+	EXPECT_EQ(0, mem(_metadata, self, "extent_cached"));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_run_bytes"));
+	EXPECT_EQ(EXT_BYTES + PG, vmc_vm_read_ll("live_bytes"));
+	EXPECT_EQ(EXT_KB + 4, lck(self));
+
+	/* The device reads the last page and writes the first, through the new IOVAs. */
+	vmc_fill_pattern(self->buf + EXT_BYTES - PG, PG, SEED + 6);
+	memset(self->out, UNTOUCHED, PG);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_EXT2 + EXT_BYTES - PG, 0, 4000));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env, IOVA_OUT, 0, 4000));
+	EXPECT_EQ(0, memcmp(self->out, self->buf + EXT_BYTES - PG, 4000));
+	vmc_fill_pattern(self->out, PG, SEED + 7);
+	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env, IOVA_OUT, 0, 4000));
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env, IOVA_EXT2, 0, 4000));
+	EXPECT_EQ(0, memcmp(self->buf, self->out, 4000));
+	EXPECT_TRUE(vmc_all_bytes(self->buf + EXT_BYTES, PG, UNTOUCHED));
+	/* The first map's IOVAs are gone: a write there lands nowhere. */
+	memset(self->buf + 3 * PG, 1, PG);
+	vmc_expect_dmar_faults(1);
+	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env, IOVA_EXT + 3 * PG, 0, 512));
+	EXPECT_TRUE(vmc_all_bytes(self->buf + 3 * PG, PG, 1));
+
+	/* Cached again; a quota below it lets it go, whole. */
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT2, EXT_BYTES, 0, NULL));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_cached"));
+	ASSERT_EQ(0, vmc_vm_write("quota_bytes", "1048576"));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(4, lck(self));
+	back_to_baseline(_metadata, self);
+}
+
+/* The VMM unmaps one page of a cached extent: all of it goes. */
+TEST_F(ext, cached_dropped_by_munmap)
+{
+	long long drops = vmc_stat(VMC_STATS_TOTAL, "notifier_drops");
+
+	int i;
+
+	cache_one(_metadata, self, RW);
+	ASSERT_EQ(0, munmap(self->buf + 77 * PG, PG));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(0, vmc_vm_read_ll("pinned_bytes"));
+	/* Uncharged by a work item: the notifier may not take mmap_lock. */
+	for (i = 0; i < 100 && lck(self); i++)
+		vmc_sleep_ms(20);
+	EXPECT_EQ(0, lck(self));
+	EXPECT_EQ(drops + EXT_PAGES, vmc_stat(VMC_STATS_TOTAL, "notifier_drops"));
+	EXPECT_EQ(self->base_pages, vmc_pinned_settles_at(self->base_pages));
+	/* A map over the hole fails as type1's does, nothing left behind. */
+	EXPECT_EQ(-EFAULT, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	back_to_baseline(_metadata, self);
+}
+
+/*
+ * A small map of a cached extent's page: the extent goes (no page is
+ * pinned twice), and the next large map there pins afresh.
+ */
+TEST_F(ext, cached_dropped_by_small_map)
+{
+	long long hits = vmc_stat(VMC_STATS_TOTAL, "extent_hits");
+
+	cache_one(_metadata, self, RW);
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_SMALL, self->buf + 9 * PG, PG, RW));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(4, lck(self));
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	EXPECT_EQ(hits, vmc_stat(VMC_STATS_TOTAL, "extent_hits"));
+	EXPECT_EQ(EXT_KB, lck(self));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	/* The small map's pin is in its range: not cached this time. */
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(4, lck(self));
+	back_to_baseline(_metadata, self);
+}
+
+/* Pinned for read only, it cannot serve a writable map: that one pins anew. */
+TEST_F(ext, cached_read_only_not_for_write)
+{
+	long long hits = vmc_stat(VMC_STATS_TOTAL, "extent_hits");
+
+	cache_one(_metadata, self, VFIO_DMA_MAP_FLAG_READ);
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
+	EXPECT_EQ(hits, vmc_stat(VMC_STATS_TOTAL, "extent_hits"));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_cached"));
+	EXPECT_EQ(EXT_KB, lck(self));
+	EXPECT_EQ(EXT_BYTES, vmc_vm_read_ll("pinned_bytes"));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	/* That one serves a read-only map. */
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES,
+			      VFIO_DMA_MAP_FLAG_READ));
+	EXPECT_EQ(hits + 1, vmc_stat(VMC_STATS_TOTAL, "extent_hits"));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	back_to_baseline(_metadata, self);
+}
+
+/*
+ * RLIMIT_MEMLOCK of one extent: a cached one gives way to a map of other
+ * memory, which type1 would let through.
+ */
+TEST_F(ext, cached_gives_way_to_memlock)
+{
+	uint8_t *other = vmc_alloc_pages(EXT_PAGES);
+	struct rlimit rl;
+
+	ASSERT_NE(NULL, other);
+	cache_one(_metadata, self, RW);
+	rl.rlim_cur = rl.rlim_max = (self->base_kb << 10) + EXT_BYTES;
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, vmc_drop_cap_ipc_lock());
+	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, other, EXT_BYTES, RW));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_cached"));
+	EXPECT_EQ(EXT_KB, lck(self));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	back_to_baseline(_metadata, self);
+	vmc_free_pages(other, EXT_PAGES);
+}
+
+/* Idle a whole window, it is released as candidates are. */
+TEST_F(ext, cached_released_when_idle)
+{
+	long long idle = vmc_stat(VMC_STATS_TOTAL, "idle_releases");
+	int i;
+
+	ASSERT_EQ(0, vmc_vm_write("idle_ms", "100"));
+	cache_one(_metadata, self, RW);
+	for (i = 0; i < 100 && mem(_metadata, self, "extent_objects"); i++)
+		vmc_sleep_ms(50);
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(0, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(0, lck(self));
+	EXPECT_LE(idle + EXT_PAGES, vmc_stat(VMC_STATS_TOTAL, "idle_releases"));
+	back_to_baseline(_metadata, self);
+}
+
+/*
+ * A small map of pages a live extent pins: charged once.  Unmapped after
+ * the extent, its pages end up as candidates that carry their charge (the
+ * extent, over a live page, is not cached); unmapped before, they go when
+ * the extent is cached over them.
  */
 static void small_inside(struct __test_metadata *_metadata, FIXTURE_DATA(ext) *self,
 			 bool small_first)
@@ -154,13 +336,19 @@ static void small_inside(struct __test_metadata *_metadata, FIXTURE_DATA(ext) *s
 		EXPECT_EQ(EXT_KB, lck(self));
 	}
 	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	if (small_first) {
+		EXPECT_EQ(1, mem(_metadata, self, "extent_cached"));
+		EXPECT_EQ(0, mem(_metadata, self, "pin_objects"));
+		EXPECT_EQ(EXT_BYTES, vmc_vm_read_ll("pinned_bytes"));
+		EXPECT_EQ(EXT_KB, lck(self));
+		back_to_baseline(_metadata, self);
+		return;
+	}
 	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
 	EXPECT_EQ(2 * PG, vmc_vm_read_ll("pinned_bytes"));
 	EXPECT_EQ(8, lck(self));
-	if (!small_first) {
-		EXPECT_EQ(2 * PG, vmc_vm_read_ll("live_bytes"));
-		ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_SMALL, 2 * PG, 0, NULL));
-	}
+	EXPECT_EQ(2 * PG, vmc_vm_read_ll("live_bytes"));
+	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_SMALL, 2 * PG, 0, NULL));
 	/* Candidates now, charged as such. */
 	EXPECT_EQ(0, vmc_vm_read_ll("live_bytes"));
 	EXPECT_EQ(2 * PG, vmc_vm_read_ll("pinned_bytes"));
@@ -181,7 +369,8 @@ TEST_F(ext, small_map_inside_unmapped_first)
 /*
  * The cache holds a page of the range (QEMU maps the pieces of RAM below
  * 1 MiB before it maps all of it again): the large map is an extent all
- * the same, and the cached page's pin shares its charge.
+ * the same, and the cached page's pin shares its charge.  Unmapped, the
+ * extent is cached and that candidate goes: its pins hold the page.
  */
 TEST_F(ext, over_cached_pages)
 {
@@ -194,9 +383,14 @@ TEST_F(ext, over_cached_pages)
 	EXPECT_EQ(1, mem(_metadata, self, "pin_objects"));
 	EXPECT_EQ(EXT_KB, lck(self));
 	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
-	/* The candidate is still there, and charged. */
-	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
-	EXPECT_EQ(4, lck(self));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_cached"));
+	EXPECT_EQ(0, mem(_metadata, self, "pin_objects"));
+	EXPECT_EQ(EXT_BYTES, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(EXT_KB, lck(self));
+	/* Mode off: nothing left, the page's charge gone with it. */
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
+	EXPECT_EQ(0, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(0, lck(self));
 	back_to_baseline(_metadata, self);
 }
 
@@ -241,7 +435,11 @@ TEST_F(ext, two_containers_charge_once)
 	ASSERT_EQ(0, vmc_edu_dma_to_dev(&self->env2, IOVA_EXT + 9 * PG, 0, 4000));
 	ASSERT_EQ(0, vmc_edu_dma_from_dev(&self->env2, IOVA_OUT, 0, 4000));
 	EXPECT_EQ(0, memcmp(self->out, self->buf + 9 * PG, 4000));
+	/* The second goes: nothing else pins there, it is cached, charged. */
 	ASSERT_EQ(0, _vmc_unmap(self->env2.container, IOVA_EXT, EXT_BYTES, 0, NULL));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_cached"));
+	EXPECT_EQ(EXT_KB + 4, lck(self));
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
 	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
 	EXPECT_EQ(4, lck(self));
 	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
@@ -295,12 +493,19 @@ TEST_F(ext, overlapping_extents)
 	/* The small map goes, a candidate the second extent still covers. */
 	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_SMALL, PG, 0, NULL));
 	EXPECT_EQ(EXT_KB + 4, lck(self));
-	/* The second goes: the candidate keeps its page's charge. */
+	/*
+	 * The second goes: cached, over the candidate, which goes; then in
+	 * mode off the charge of the out page alone is left.
+	 */
 	ASSERT_EQ(0, _vmc_unmap(self->env2.container, IOVA_EXT, EXT_BYTES, 0, NULL));
-	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
-	EXPECT_EQ(8, lck(self));
-	EXPECT_EQ(2 * PG, vmc_vm_read_ll("pinned_bytes"));
+	EXPECT_EQ(1, mem(_metadata, self, "extent_cached"));
+	EXPECT_EQ(EXT_KB + 4, lck(self));
+	EXPECT_EQ(EXT_BYTES + PG, vmc_vm_read_ll("pinned_bytes"));
 	EXPECT_EQ(PG, vmc_vm_read_ll("live_bytes"));
+	ASSERT_EQ(0, vmc_vm_write("mode", "off"));
+	EXPECT_EQ(0, mem(_metadata, self, "extent_objects"));
+	EXPECT_EQ(4, lck(self));
+	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
 	back_to_baseline(_metadata, self);
 	munmap(big, EXT_BYTES + half);
 }
@@ -342,7 +547,9 @@ TEST_F(ext, lazy_keeps_nothing)
 	ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->buf, EXT_BYTES, RW));
 	EXPECT_EQ(1, mem(_metadata, self, "extent_objects"));
 	ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_BYTES, 0, NULL));
-	EXPECT_EQ(PG, vmc_vm_read_ll("pinned_bytes"));
+	/* Its pages stay pinned, cached, but not its translation. */
+	EXPECT_EQ(1, mem(_metadata, self, "extent_cached"));
+	EXPECT_EQ(EXT_BYTES + PG, vmc_vm_read_ll("pinned_bytes"));
 	/* A read of the unmapped IOVA faults: edu never sees the memory there. */
 	vmc_fill_pattern(self->buf, PG, SEED + 3);
 	vmc_expect_dmar_faults(1);

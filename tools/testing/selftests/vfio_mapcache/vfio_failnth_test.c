@@ -84,6 +84,7 @@ enum chain {
 	CH_MAP_COLD,
 	CH_MAP_WARM,
 	CH_MAP_EXTENT,
+	CH_REMAP_EXTENT,
 	CH_UNMAP,
 	CH_BATCH,
 	CH_PREFETCH,
@@ -130,7 +131,7 @@ FIXTURE(failnth) {
 	unsigned int nr_knobs;
 	char claim[8];		/* claim_type1v2 to put back */
 	uint8_t *buf;
-	uint8_t *ext;		/* CH_MAP_EXTENT: EXT_PAGES, touched */
+	uint8_t *ext;		/* CH_*_EXTENT: EXT_PAGES, touched */
 	uint8_t *chk;
 	uint8_t *out;
 	int sysfs_fd[4];
@@ -184,6 +185,11 @@ FIXTURE_VARIANT_ADD(failnth, map_cold) {
 FIXTURE_VARIANT_ADD(failnth, map_extent_strict) {
 	.chain = CH_MAP_EXTENT, .mode = "strict", .backend = VMC_BACKEND_MAPCACHE,
 	.name = "map_extent_strict",
+};
+
+FIXTURE_VARIANT_ADD(failnth, remap_extent_strict) {
+	.chain = CH_REMAP_EXTENT, .mode = "strict", .backend = VMC_BACKEND_MAPCACHE,
+	.name = "remap_extent_strict",
 };
 
 FIXTURE_VARIANT_ADD(failnth, map_warm_strict) {
@@ -596,6 +602,15 @@ static int chain_run(struct _test_data_failnth *self, const FIXTURE_VARIANT(fail
 		STEP(_vmc_map(self->env.container, IOVA_EXT2, self->ext, EXT_PAGES * PG, RW));
 		STEP(step_unmap(self, IOVA_EXT, EXT_PAGES * PG, 0));
 		return 0;
+	case CH_REMAP_EXTENT:
+		/*
+		 * The cached extent mapped again elsewhere, unmapped (cached
+		 * again: its runs recorded), mapped again where it was.
+		 */
+		STEP(_vmc_map(self->env.container, IOVA_EXT2, self->ext, EXT_PAGES * PG, RW));
+		STEP(step_unmap(self, IOVA_EXT2, EXT_PAGES * PG, 0));
+		STEP(_vmc_map(self->env.container, IOVA_EXT, self->ext, EXT_PAGES * PG, RW));
+		return 0;
 	case CH_UNMAP:
 		STEP(step_unmap(self, IOVA_A, PG, 0));
 		STEP(step_unmap(self, IOVA_B, BIG_PAGES * PG, 0));
@@ -653,6 +668,12 @@ static void chain_setup(struct __test_metadata *_metadata, struct _test_data_fai
 	case CH_ATTACH:
 	case CH_MAP_COLD:
 	case CH_MAP_EXTENT:
+		break;
+	case CH_REMAP_EXTENT:
+		/* A cached extent. */
+		ASSERT_EQ(0, _vmc_map(self->env.container, IOVA_EXT, self->ext, EXT_PAGES * PG,
+				      RW));
+		ASSERT_EQ(0, _vmc_unmap(self->env.container, IOVA_EXT, EXT_PAGES * PG, 0, NULL));
 		break;
 	case CH_MAP_WARM:
 		/* Pages 0 and 1..20 cached (lazy: with their translations). */
@@ -851,6 +872,14 @@ static void chain_undo(struct __test_metadata *_metadata, struct _test_data_fail
 		expect_unmap(_metadata, self, IOVA_EXT, EXT_PAGES * PG,
 			     did(self, 0) && !did(self, 3) ? EXT_PAGES * PG : 0);
 		break;
+	case CH_REMAP_EXTENT:
+		if (did(self, 1))
+			ASSERT_EQ(EXT_PAGES * PG, self->st.val[1]);
+		expect_unmap(_metadata, self, IOVA_EXT2, EXT_PAGES * PG,
+			     did(self, 0) && !did(self, 1) ? EXT_PAGES * PG : 0);
+		expect_unmap(_metadata, self, IOVA_EXT, EXT_PAGES * PG,
+			     did(self, 2) ? EXT_PAGES * PG : 0);
+		break;
 	case CH_UNMAP:
 		if (did(self, 0))
 			ASSERT_EQ(PG, self->st.val[0]);
@@ -922,6 +951,7 @@ static const char *const chain_names[] = {
 	[CH_SET_IOMMU] = "SET_IOMMU", [CH_ATTACH] = "group attach",
 	[CH_MAP_COLD] = "MAP_DMA cold", [CH_MAP_WARM] = "MAP_DMA warm",
 	[CH_MAP_EXTENT] = "MAP_DMA of an extent",
+	[CH_REMAP_EXTENT] = "MAP_DMA of a cached extent",
 	[CH_UNMAP] = "UNMAP_DMA", [CH_BATCH] = "VFIO_MAPCACHE_BATCH",
 	[CH_PREFETCH] = "MAP_DMA with prefetch", [CH_SYSFS] = "sysfs writes",
 	[CH_CLOSE] = "container close",
@@ -968,7 +998,7 @@ FIXTURE_SETUP(failnth)
 	read_str(MODPARAM_DIR "/claim_type1v2", self->claim, sizeof(self->claim));
 	self->buf = vmc_alloc_pages(BUF_PAGES);
 	ASSERT_NE(NULL, self->buf);
-	if (variant->chain == CH_MAP_EXTENT) {
+	if (variant->chain == CH_MAP_EXTENT || variant->chain == CH_REMAP_EXTENT) {
 		/* Faulted in now: a fault in GUP would be a point per page. */
 		self->ext = vmc_alloc_pages(EXT_PAGES);
 		ASSERT_NE(NULL, self->ext);

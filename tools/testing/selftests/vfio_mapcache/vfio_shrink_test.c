@@ -37,6 +37,8 @@
 #define IOVA_OUT	0x100000UL
 #define IOVA_LIVE	0x200000UL
 #define IOVA_CAND	0x1000000UL
+/* Pages per map of the candidates: 1 MiB, below the strict extent size. */
+#define CAND_PIECE	256
 #define NR_LIVE		4
 #define NR_CAND		8192		/* 32 MiB of candidates */
 #define NR_CAND_OTHER	4096		/* the other VM's */
@@ -130,7 +132,7 @@ static int vm_map(struct cache_vm *vm, uint64_t iova, void *p, uint64_t size, ui
 static int vm_build(struct cache_vm *vm, const char *mode, int nr_cand)
 {
 	uint64_t unmapped = 0;
-	int ret;
+	int ret, i;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->pid = getpid();
@@ -159,9 +161,19 @@ static int vm_build(struct cache_vm *vm, const char *mode, int nr_cand)
 	vmc_fill_pattern(vm->cand, nr_cand * PG, CAND_SEED);
 	vmc_fill_pattern(vm->live, NR_LIVE * PG, LIVE_SEED);
 	memset(vm->out, UNTOUCHED, PG);
-	/* Writable: in lazy mode the cached translation could be written through. */
-	return vm_map(vm, IOVA_CAND, vm->cand, nr_cand * PG, RW) ?:
-	       _vmc_unmap(vm->env.container, IOVA_CAND, nr_cand * PG, 0, &unmapped) ?:
+	/*
+	 * Writable: in lazy mode the cached translation could be written
+	 * through.  In pieces below 2 MiB: a larger strict map would be an
+	 * extent, cached whole, not page by page.
+	 */
+	for (i = 0; i < nr_cand; i += CAND_PIECE) {
+		ret = vm_map(vm, IOVA_CAND + (uint64_t)i * PG, vm->cand + (size_t)i * PG,
+			     (uint64_t)(nr_cand - i < CAND_PIECE ? nr_cand - i : CAND_PIECE) * PG,
+			     RW);
+		if (ret)
+			return ret;
+	}
+	return _vmc_unmap(vm->env.container, IOVA_CAND, nr_cand * PG, 0, &unmapped) ?:
 	       vm_map(vm, IOVA_OUT, vm->out, PG, W) ?:
 	       vm_map(vm, IOVA_LIVE, vm->live, NR_LIVE * PG, R);
 }
