@@ -73,6 +73,7 @@ static int vmc_vm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "live_pages %llu\n", vm->cache.live_pages);
 	seq_printf(m, "cand_pages %llu\n", vm->cache.policy.stats.nr_cand);
 	seq_printf(m, "cache_pinned_pages %llu\n", vm->cache.pinned_pages);
+	seq_printf(m, "extent_cached_pages %llu\n", vm->ext_cand_pages);
 	mutex_unlock(&vm->lock);
 	return 0;
 }

@@ -815,20 +815,20 @@ static bool vmc_vaddr_mapped(unsigned long vaddr, u64 size, bool *hugetlb)
 
 /*
  * In modes strict and lazy, is the map an extent?  Those of 64 MiB or
- * more are (QEMU's RAM maps).  In strict mode also those of 2 MiB or more
- * and those of at least a huge page of hugetlbfs memory: a pin hit walks
+ * more are (QEMU's RAM maps), and those of at least a huge page of
+ * hugetlbfs memory: the cache would keep a pin, a slot and a policy node
+ * for each 4 KiB of it (10 to 50 times type1's time), where an extent pins
+ * and maps it a huge page at a time, and its cached re-map is a few IOMMU
+ * calls.  In strict mode also those of 2 MiB or more: a pin hit walks
  * every 4 KiB page of its map (a 2 MiB hit took 3.8 times type1's map),
- * where a cached extent maps its recorded runs again, with superpages, and
- * the cache keeps a pin, a slot and a policy node for each 4 KiB (10 to
- * 50 times type1's time for hugetlbfs).  Lazy mode's full hits (a
- * translation kept, no page walked) are worth keeping: there the 64 MiB
- * rule alone.
+ * where a cached extent maps its recorded runs again.  Lazy mode's full
+ * hits of smaller maps of 4 KiB pages (a translation kept, no page
+ * walked) are worth keeping.
  */
 static bool vmc_dma_is_ext(struct vmc_container *c, u64 size, bool hugetlb)
 {
-	return size >= VMC_EXT_MIN_BYTES ||
-	       (READ_ONCE(c->vm->mode) == VMC_MODE_STRICT &&
-		(hugetlb || size >= VMC_EXT_STRICT_MIN_BYTES));
+	return size >= VMC_EXT_MIN_BYTES || hugetlb ||
+	       (READ_ONCE(c->vm->mode) == VMC_MODE_STRICT && size >= VMC_EXT_STRICT_MIN_BYTES);
 }
 
 static int vmc_dma_pin_map_cached(struct vmc_container *c, struct vmc_dma *dma)
@@ -913,7 +913,7 @@ static int vmc_dma_map_ext(struct vmc_container *c, struct vmc_dma *dma)
 
 	dma->ext = vmc_ext_reuse(c->vm, dma->vaddr, dma->size, write);
 	if (dma->ext) {
-		vmc_ext_count_moved(NULL, c, -(long)dma->ext->nr_pages);
+		vmc_ext_count_moved(c, dma->ext->nr_pages);
 		return vmc_dma_map_runs(c, dma);
 	}
 	ret = vmc_ext_begin(c->vm, dma->vaddr, dma->size, &dma->ext);

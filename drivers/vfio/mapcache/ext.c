@@ -159,7 +159,7 @@ void vmc_ext_flush_unpins(void)
 /*
  * Under vm->lock: a cached extent leaves its VM, which stops counting and
  * charging its pages now; they are unpinned soon after (the caller may be
- * the notifier).  Until then the module-wide counters count them pinned.
+ * the notifier), and leave the module-wide counters then.
  */
 static void vmc_ext_drop(struct vmc_vm *vm, struct vmc_ext *ext)
 {
@@ -171,10 +171,6 @@ static void vmc_ext_drop(struct vmc_vm *vm, struct vmc_ext *ext)
 	vm->ext_cand_pages -= nr;
 	vm->cache.pinned_pages -= nr;
 	atomic_long_add(nr, &vm->unaccount);
-	vmc_vm_stat(vm, pinned_pages, -(u64)nr);
-	vmc_vm_stat(vm, unpins, nr);
-	vmc_total_stat(pinned_pages, nr);
-	vmc_total_stat(unpins, -(s64)nr);
 	atomic_long_dec(&vm->mem.exts);
 	atomic_long_dec(&vm->mem.ext_cached);
 	atomic_long_sub(ext->nr_chunks, &vm->mem.ext_chunks);
@@ -379,30 +375,28 @@ int vmc_ext_begin(struct vmc_vm *vm, unsigned long vaddr, u64 size, struct vmc_e
 	return 0;
 }
 
-/*
- * The pages of an extent move from its container's counts to its VM's as
- * it is cached (@vm, vm->lock held, or @c, its lock held, each in turn),
- * and back as it is reused (negative @nr): per container and per VM,
- * pins and unpins count what came and went, so that pins - unpins stays
- * the pages pinned; the module's totals count GUP and unpins alone.
+/**
+ * vmc_ext_count_moved() - an extent's pages join or leave a container's counts
+ * @c: the container (lock held)
+ * @nr: pages coming in as the extent is reused (negative: going out as it
+ *      is cached)
+ *
+ * A container's pins and unpins count them coming and going, so that
+ * pins - unpins stays its pinned_pages; a cached extent's pages are the
+ * VM's, counted apart from its cache's pins (extent_cached_pages); the
+ * module's totals count GUP and unpinning alone.
  */
-void vmc_ext_count_moved(struct vmc_vm *vm, struct vmc_container *c, long nr)
+void vmc_ext_count_moved(struct vmc_container *c, long nr)
 {
 	u64 in = nr > 0 ? nr : 0, out = nr < 0 ? -nr : 0;
 
-	if (vm) {
-		vmc_vm_stat(vm, pinned_pages, (u64)nr);
-		vmc_vm_stat(vm, pins, in);
-		vmc_vm_stat(vm, unpins, out);
-		vmc_total_stat(pins, -(s64)in);
-		vmc_total_stat(unpins, -(s64)out);
-	} else {
-		vmc_uncount(c, pinned_pages, (u64)nr);
-		vmc_count(c, unpins, in);
-		vmc_count(c, pins, out);
-		vmc_total_stat(unpins, -(s64)in);
-		vmc_total_stat(pins, -(s64)out);
-	}
+	vmc_count(c, pinned_pages, (u64)nr);
+	vmc_count(c, pins, in);
+	vmc_count(c, unpins, out);
+	/* Still pinned: the module's count does not move. */
+	vmc_total_stat(pinned_pages, -nr);
+	vmc_total_stat(pins, -(s64)in);
+	vmc_total_stat(unpins, -(s64)out);
 }
 
 /**
@@ -474,7 +468,8 @@ static bool vmc_ext_forget_idle_pins(struct vmc_vm *vm, struct vmc_ext *ext)
  * given back and they stop counting as live.  But an extent whose pages
  * are all recorded, that overlaps no other extent and no live page of the
  * cache stays pinned and charged, counted by the VM rather than the
- * container, to be cached after the IOTLB sync (vmc_ext_cache_pending());
+ * container (extent_cached_pages), to be cached after the IOTLB sync
+ * (vmc_ext_cache_pending());
  * the candidates of the cache in its range go (its pins hold their pages).
  *
  * Return: true if it is to be cached; else the caller unpins what it
@@ -496,13 +491,11 @@ bool vmc_ext_end(struct vmc_container *c, struct vmc_ext *ext)
 	kept = vmc_ext_pins(vm, ext->vpn, ext->last, true);
 	vmc_cache_drop_live(&vm->cache, gone);
 	atomic_long_sub(gone, &vm->mem.ext_pages);
-	if (keep) {
+	if (keep)
 		vmc_cache_reserve(&vm->cache, ext->nr_pages);
-		vmc_ext_count_moved(vm, NULL, ext->nr_pages);
-	}
 	mutex_unlock(&vm->lock);
 	if (keep) {
-		vmc_ext_count_moved(NULL, c, ext->nr_pages);
+		vmc_ext_count_moved(c, -(long)ext->nr_pages);
 		list_add_tail(&ext->lru, &c->ext_pending);
 		return true;
 	}
@@ -574,8 +567,9 @@ void vmc_ext_cache_pending(struct vmc_container *c)
  * @write: the map is writable
  *
  * The extent is live again, with the pins and the charge it kept (it
- * overlapped nothing else that pins), counted by the caller's container
- * from now on; its runs are the caller's to map, then to free.
+ * overlapped nothing else that pins), to be counted by the caller's
+ * container (vmc_ext_count_moved()); its runs are the caller's to map,
+ * then to free.
  *
  * Return: the extent, or NULL if none is cached there, or one for read
  * only and @write.
@@ -600,7 +594,6 @@ struct vmc_ext *vmc_ext_reuse(struct vmc_vm *vm, unsigned long vaddr, u64 size, 
 	vm->cache.live_pages += ext->nr_pages;
 	vm->cache.peak_live_pages = max(vm->cache.peak_live_pages, vm->cache.live_pages);
 	atomic_long_add(ext->nr_pages, &vm->mem.ext_pages);
-	vmc_ext_count_moved(vm, NULL, -(long)ext->nr_pages);
 	vmc_vm_stat(vm, ext_hits, 1);
 	vmc_pc_gups_raced(vm, vpn << PAGE_SHIFT, (last + 1) << PAGE_SHIFT);
 	mutex_unlock(&vm->lock);

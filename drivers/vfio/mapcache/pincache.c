@@ -472,7 +472,8 @@ static const struct vmc_cache_ops vmc_pc_cache_ops = {
  * vmc_pc_idle_arm() - have the work item look at window ends, if need be
  * @vm: the VM (lock held)
  *
- * It need: cached extents, or candidates beyond the kept ones.
+ * It is needed while there are cached extents or candidates beyond the
+ * kept ones.
  */
 void vmc_pc_idle_arm(struct vmc_vm *vm)
 {

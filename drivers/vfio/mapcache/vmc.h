@@ -626,7 +626,7 @@ int vmc_ext_begin(struct vmc_vm *vm, unsigned long vaddr, u64 size, struct vmc_e
 bool vmc_ext_end(struct vmc_container *c, struct vmc_ext *ext);
 void vmc_ext_free(struct vmc_vm *vm, struct vmc_ext *ext);
 int vmc_ext_record(struct vmc_ext *ext, phys_addr_t phys, size_t size);
-void vmc_ext_count_moved(struct vmc_vm *vm, struct vmc_container *c, long nr);
+void vmc_ext_count_moved(struct vmc_container *c, long nr);
 void vmc_ext_cache_pending(struct vmc_container *c);
 struct vmc_ext *vmc_ext_reuse(struct vmc_vm *vm, unsigned long vaddr, u64 size, bool write);
 void vmc_ext_runs_free(struct vmc_ext *ext);
