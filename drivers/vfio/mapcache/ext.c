@@ -8,15 +8,15 @@
  * enables the IOMMU; per-page state (a vmc_pin, an xarray slot and a policy
  * node for each 4 KiB page) would make such maps several times slower than
  * type1's and cost tens of MiB of kernel memory per GiB.  So in modes
- * strict and lazy a map of at least VMC_EXT_MIN_BYTES is an extent: its
- * pages are pinned and mapped as
- * mode off pins them (in physically contiguous runs, the largest IOMMU
- * superpages the alignment allows), its only record of them is its own
- * IOMMU mapping (as with type1), and what the VM keeps is one struct
- * vmc_ext in @vmc_vm.exts.  The extent is charged to locked_vm before it
- * pins and counted as live pages of the cache (pinned_bytes,
- * live_bytes, the quota's view); it lives exactly as long as its map, and
- * its pages are unpinned at the unmap, not cached.
+ * strict and lazy a map of at least VMC_EXT_MIN_BYTES (in strict, of
+ * VMC_EXT_STRICT_MIN_BYTES; of hugetlbfs pages, any size) is an extent:
+ * its pages are pinned and mapped as mode off pins them (in physically
+ * contiguous runs, the largest IOMMU superpages the alignment allows), its
+ * only record of them while it is mapped is its own IOMMU mapping (as with
+ * type1), and what the VM keeps is one struct vmc_ext in @vmc_vm.exts.
+ * The extent is charged to locked_vm before it pins and counted as live
+ * pages of the cache (pinned_bytes, live_bytes, the quota's view) as long
+ * as its map lives; what happens to its pages at the unmap is below.
  *
  * A small map may meanwhile pin a page of a live extent through the pin
  * cache: the page then holds two pins but is charged once, the pin being
