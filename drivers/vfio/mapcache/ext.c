@@ -9,7 +9,8 @@
  * node for each 4 KiB page) would make such maps several times slower than
  * type1's and cost tens of MiB of kernel memory per GiB.  So in modes
  * strict and lazy a map of at least VMC_EXT_MIN_BYTES (in strict, of
- * VMC_EXT_STRICT_MIN_BYTES; of hugetlbfs pages, any size) is an extent:
+ * VMC_EXT_STRICT_MIN_BYTES; of hugetlbfs pages, of VMC_PIN_BATCH pages
+ * and its huge page size) is an extent:
  * its pages are pinned and mapped as mode off pins them (in physically
  * contiguous runs, the largest IOMMU superpages the alignment allows), its
  * only record of them while it is mapped is its own IOMMU mapping (as with
